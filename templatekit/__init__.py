@@ -1,0 +1,1 @@
+"""Tools for forks of this template: `make init` (rename everything from project.yaml) and the docs build."""

@@ -1,0 +1,5 @@
+import sys
+
+from templatekit.cli import main
+
+sys.exit(main())

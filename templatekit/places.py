@@ -1,0 +1,74 @@
+"""Every place outside project.yaml that holds one of its names: one line per place.
+
+A place is a file (``{env}`` in the path repeats it for each environment), a regular expression whose
+group named ``value`` holds the name, and the text that group must hold, written with the variables of
+``ProjectConfig.variables()``. `make init` rewrites each group; the test in tests/unit/init fails when a
+group holds something else (drift) or a pattern matches nothing (the file changed shape). Patterns run in
+MULTILINE mode and replace every match; ``count`` pins the number of matches where that matters.
+
+To add a place: add one ``Place(...)`` line below, run ``make init-check``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Place:
+    path: str
+    pattern: str
+    value: str
+    count: int | None = None
+    required: bool = True  # False: a glob's files may hold none (the glob must still match a file)
+
+
+def word(path: str, name: str, required: bool = True) -> Place:
+    """Every whole-word occurrence of ``name``'s current value in ``path`` (a file or a glob).
+
+    Letters, digits and ``_`` continue a word; ``-``, ``.``, ``/`` and ``:`` end it, so ``penguins`` is
+    found in ``penguins-kserve`` and ``penguins.example.com`` but not in ``palmerpenguins``. Use it where a
+    name recurs in many shapes (manifests); prefer an anchored pattern where the name sits under one key.
+    """
+    pattern = rf"(?<![A-Za-z0-9_])(?P<value><<{name}>>)(?![A-Za-z0-9_])"
+    return Place(path, pattern, "{" + name + "}", required=required)
+
+
+def words(path: str, *names: str) -> tuple[Place, ...]:
+    """``word`` for several names, longest-holding first (an image holds the repository and project);
+    each may be absent, since a folder of manifests need not hold every name."""
+    return tuple(word(path, name, required=False) for name in names)
+
+
+# The order names are looked for in free text: a value that contains another goes first.
+ALL_NAMES = ("image", "github_repository", "aws_account_id", "aws_region", "project", "model_name")
+
+# Folders that exist once per environment. Adding an environment copies the first one's folders (with
+# the name replaced inside); removing one deletes them.
+ENVIRONMENT_DIRS: tuple[str, ...] = ("k8s/overlays/{env}", "kserve/overlays/{env}")
+
+# Never walked when copying environment folders or matching globs.
+SKIP_DIRS = frozenset({".terraform", "__pycache__", ".pytest_cache", "node_modules", ".git"})
+
+PLACES: tuple[Place, ...] = (
+    # Python distribution
+    Place("pyproject.toml", r'^\[project\]\nname = "(?P<value>[^"]*)"', "{project}", count=1),
+    # promotion accepts exactly the configured environments
+    Place("promotion/base.py", r"^ENVIRONMENTS = (?P<value>\([^)]*\))", "{environments_py}", count=1),
+    # the training pipeline names its artifact
+    Place(
+        "params.yaml",
+        r"^model:\n(?:[ \t]+.*\n|#.*\n)*?[ \t]+name: (?P<value>[^\s#]+)",
+        "{model_name}",
+        count=1,
+    ),
+    word("training/sources.py", "project"),  # the user agent of downloads
+    word("promotion/refs.py", "image"),
+    word("promotion/aws.py", "project"),  # the user agent AWS logs show
+    # Kubernetes and KServe manifests: names, namespaces, labels, image, IAM role, bucket, region
+    *words("k8s/**/*.yaml", *ALL_NAMES),
+    *words("kserve/**/*.yaml", *ALL_NAMES),
+    # the npm project that pins the linters
+    word("tools/package.json", "project"),
+    word("tools/package-lock.json", "project"),
+)
