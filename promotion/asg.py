@@ -246,14 +246,17 @@ def health_problems(group: Mapping[str, Any], version: int, elbv2: Any) -> list[
         for iid in sorted(ids):
             th = state.get(iid)
             if th is None:
-                problems.append(f"{iid} is not registered in {arn.rsplit(':', 1)[-1]}")
+                problems.append(f"{iid} is not registered in {_tg_name(arn)}")
             elif th.get("State") != "healthy":
-                problems.append(
-                    f"{iid} is {th.get('State')} in {arn.rsplit(':', 1)[-1]} ({th.get('Reason', '')})".rstrip(
-                        " ()"
-                    )
-                )
+                reason = f" ({th['Reason']})" if th.get("Reason") else ""
+                problems.append(f"{iid} is {th.get('State')} in {_tg_name(arn)}{reason}")
     return problems
+
+
+def _tg_name(arn: str) -> str:
+    """``arn:...:targetgroup/<name>/<id>`` -> ``<name>``."""
+    parts = arn.rsplit(":", 1)[-1].split("/")
+    return parts[1] if len(parts) == 3 else arn
 
 
 def wait_healthy(

@@ -31,8 +31,6 @@ APPROVED = "Approved"
 REJECTED = "Rejected"
 # Read by the model server: refuse to serve an artifact whose model file has another digest.
 EXPECTED_DIGEST_ENV = "MODEL_SERVER_MODEL_DIGEST"
-# Where SageMaker unpacks ModelDataUrl inside the container; the `serve` entry point's default.
-CONTAINER_MODEL_DIR = "/opt/ml/model"
 CONTENT_TYPES = ["application/json", "text/csv"]
 RESPONSE_TYPES = ["application/json"]
 

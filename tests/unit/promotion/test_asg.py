@@ -1,0 +1,253 @@
+"""ASG promotion: user-data repinning, the refresh request, health checks, and rollback (fakes, no AWS)."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+
+import pytest
+
+from promotion import asg, aws
+from promotion.base import PromotionError, Request
+from promotion.refs import ImageRef
+
+OLD = "sha256:" + "a" * 64
+NEW = "sha256:" + "b" * 64
+IMAGE = ImageRef.parse(f"ghcr.io/your-org/mlops-template@{NEW}")
+SCRIPT = f'#!/bin/bash\nIMAGE=ghcr.io/your-org/mlops-template@{OLD}\npodman pull "$IMAGE"\n# {OLD}\n'
+
+
+def b64(text: str, gz: bool = False) -> str:
+    raw = text.encode()
+    return base64.b64encode(gzip.compress(raw) if gz else raw).decode()
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_repin_replaces_every_occurrence_and_keeps_the_encoding(gz):
+    new, old = asg.repin_user_data(b64(SCRIPT, gz), NEW)
+    assert old == OLD
+    text, was_gz = asg.decode_user_data(new)
+    assert was_gz is gz
+    assert text == SCRIPT.replace(OLD, NEW)
+
+
+@pytest.mark.parametrize(
+    ("script", "message"),
+    [
+        ("#!/bin/sh\npodman run image:latest\n", "names no image digest"),
+        (f"#!/bin/sh\nA=x@{OLD}\nB=y@{NEW}\n", "2 different digests"),
+    ],
+)
+def test_repin_refuses_user_data_it_does_not_understand(script, message):
+    with pytest.raises(PromotionError, match=message):
+        asg.repin_user_data(b64(script), NEW)
+
+
+def test_repin_refuses_non_base64():
+    with pytest.raises(PromotionError, match="not base64"):
+        asg.repin_user_data("%%%", NEW)
+
+
+def test_requests_are_valid_for_the_real_apis():
+    s = asg.AsgSettings(group_name="g", instance_warmup_s=60)
+    req = asg.refresh_request(s, "lt-1", 7)
+    aws.validate_request("autoscaling", "StartInstanceRefresh", req)
+    assert req["DesiredConfiguration"] == {"LaunchTemplate": {"LaunchTemplateId": "lt-1", "Version": "7"}}
+    assert req["Preferences"]["SkipMatching"] is True and req["Preferences"]["InstanceWarmup"] == 60
+    aws.validate_request(
+        "ec2", "CreateLaunchTemplateVersion", asg.version_request("lt-1", 6, b64(SCRIPT), NEW)
+    )
+
+
+def test_plan_is_offline_and_names_the_group(monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    text = asg.plan(Request(image=IMAGE, environment="production")).render()
+    assert f"{aws.project()['project']}-production" in text
+    assert NEW in text and "StartInstanceRefresh" in text and "roll" in text
+
+
+# --------------------------------------------------------------------------- a fake AWS with state
+class FakeAws:
+    """Just enough Auto Scaling, EC2 and ELBv2 to follow promote() through success and failure."""
+
+    def __init__(self, refresh_outcomes, unhealthy=()):
+        self.calls: list[tuple[str, dict]] = []
+        self.versions = {1: b64(SCRIPT)}
+        self.group_version = "1"
+        self.instances = {"i-1": 1, "i-2": 1}
+        self.refresh_outcomes = list(refresh_outcomes)  # final status per started refresh
+        self.refreshes: dict[str, str] = {}
+        self.unhealthy = set(unhealthy)
+
+    # autoscaling
+    def describe_auto_scaling_groups(self, AutoScalingGroupNames):
+        return {
+            "AutoScalingGroups": [
+                {
+                    "AutoScalingGroupName": AutoScalingGroupNames[0],
+                    "LaunchTemplate": {"LaunchTemplateId": "lt-1", "Version": self.group_version},
+                    "DesiredCapacity": 2,
+                    "TargetGroupARNs": ["arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/tg/1"],
+                    "Instances": [
+                        {
+                            "InstanceId": iid,
+                            "LifecycleState": "InService",
+                            "HealthStatus": "Healthy",
+                            "LaunchTemplate": {"LaunchTemplateId": "lt-1", "Version": str(v)},
+                        }
+                        for iid, v in self.instances.items()
+                    ],
+                }
+            ]
+        }
+
+    def start_instance_refresh(self, **kw):
+        self.calls.append(("start_instance_refresh", kw))
+        outcome = self.refresh_outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        rid = f"r-{len(self.refreshes) + 1}"
+        self.refreshes[rid] = outcome
+        if outcome == "Successful":
+            version = int(kw["DesiredConfiguration"]["LaunchTemplate"]["Version"])
+            self.instances = {f"i-{version}{k}": version for k in "ab"}
+            self.group_version = str(version)
+        elif outcome == "Failed":  # half replaced
+            version = int(kw["DesiredConfiguration"]["LaunchTemplate"]["Version"])
+            self.instances = {"i-1": 1, f"i-{version}a": version}
+        return {"InstanceRefreshId": rid}
+
+    def describe_instance_refreshes(self, AutoScalingGroupName, InstanceRefreshIds):
+        status = self.refreshes[InstanceRefreshIds[0]]
+        return {"InstanceRefreshes": [{"Status": status, "StatusReason": "instances failed to launch"}]}
+
+    def cancel_instance_refresh(self, AutoScalingGroupName):
+        self.calls.append(("cancel_instance_refresh", {}))
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": "ActiveInstanceRefreshNotFound", "Message": "none"}}, "Cancel")
+
+    def update_auto_scaling_group(self, **kw):
+        self.calls.append(("update_auto_scaling_group", kw))
+        self.group_version = kw["LaunchTemplate"]["Version"]
+
+    # ec2
+    def describe_launch_template_versions(self, LaunchTemplateId, Versions):
+        wanted = max(self.versions) if Versions[0] == "$Latest" else int(Versions[0])
+        return {
+            "LaunchTemplateVersions": [
+                {
+                    "LaunchTemplateId": LaunchTemplateId,
+                    "VersionNumber": wanted,
+                    "LaunchTemplateData": {"UserData": self.versions[wanted]},
+                }
+            ]
+        }
+
+    def create_launch_template_version(self, **kw):
+        self.calls.append(("create_launch_template_version", kw))
+        number = max(self.versions) + 1
+        self.versions[number] = kw["LaunchTemplateData"]["UserData"]
+        return {"LaunchTemplateVersion": {"VersionNumber": number}}
+
+    # elbv2
+    def describe_target_health(self, TargetGroupArn):
+        return {
+            "TargetHealthDescriptions": [
+                {
+                    "Target": {"Id": iid},
+                    "TargetHealth": {"State": "unhealthy" if iid in self.unhealthy else "healthy"},
+                }
+                for iid in self.instances
+            ]
+        }
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def run(fake, timeout=600.0):
+    clients = aws.Clients(overrides={"autoscaling": fake, "ec2": fake, "elbv2": fake})
+    clock = Clock()
+    request = Request(image=IMAGE, environment="staging", timeout_s=timeout)
+    return asg.promote(request, clients=clients, sleep=clock.sleep, clock=clock)
+
+
+def names(fake):
+    return [name for name, _ in fake.calls]
+
+
+def test_success_creates_a_version_and_refreshes_to_it():
+    fake = FakeAws(["Successful"])
+    outcome = run(fake)
+    assert outcome.succeeded and outcome.details["version"] == 2 and outcome.details["previous_digest"] == OLD
+    assert names(fake) == ["create_launch_template_version", "start_instance_refresh"]
+    created = fake.calls[0][1]
+    assert created["SourceVersion"] == "1" and created["VersionDescription"] == f"image {NEW}"
+    assert NEW in asg.decode_user_data(fake.versions[2])[0]
+    assert fake.calls[1][1]["DesiredConfiguration"]["LaunchTemplate"]["Version"] == "2"
+
+
+def test_a_failed_refresh_rolls_back_to_the_previous_version():
+    fake = FakeAws(["Failed", "Successful"])
+    with pytest.raises(
+        PromotionError, match=r"ended Failed.*rolled back to launch template version 1 \(refresh r-2\)"
+    ):
+        run(fake)
+    assert names(fake) == [
+        "create_launch_template_version",
+        "start_instance_refresh",
+        "cancel_instance_refresh",
+        "update_auto_scaling_group",
+        "start_instance_refresh",
+    ]
+    assert fake.calls[3][1]["LaunchTemplate"] == {"LaunchTemplateId": "lt-1", "Version": "1"}
+    assert fake.calls[4][1]["DesiredConfiguration"]["LaunchTemplate"]["Version"] == "1"
+    assert set(fake.instances.values()) == {1} and fake.group_version == "1"
+
+
+def test_unhealthy_targets_after_a_successful_refresh_roll_back():
+    fake = FakeAws(["Successful", "Successful"], unhealthy={"i-2a"})
+    with pytest.raises(
+        PromotionError, match=r"i-2a is unhealthy in tg.*rolled back to launch template version 1"
+    ):
+        run(fake)
+    assert fake.group_version == "1" and set(fake.instances.values()) == {1}
+
+
+def test_a_refresh_that_never_starts_only_pins_the_group_back():
+    from botocore.exceptions import ClientError
+
+    refused = ClientError(
+        {"Error": {"Code": "InstanceRefreshInProgress", "Message": "busy"}}, "StartInstanceRefresh"
+    )
+    fake = FakeAws([refused])
+    with pytest.raises(PromotionError, match="no instance had been replaced"):
+        run(fake)
+    assert names(fake) == [
+        "create_launch_template_version",
+        "start_instance_refresh",
+        "update_auto_scaling_group",
+    ]
+
+
+def test_a_refresh_that_hangs_times_out_and_rolls_back():
+    fake = FakeAws(["InProgress", "Successful"])
+    with pytest.raises(PromotionError, match=r"still InProgress .* after 60s"):
+        run(fake, timeout=60)
+    assert "update_auto_scaling_group" in names(fake)
+
+
+def test_already_on_the_digest_only_checks_health():
+    fake = FakeAws([])
+    fake.versions[1] = b64(SCRIPT.replace(OLD, NEW))
+    outcome = run(fake)
+    assert outcome.details["unchanged"] is True and fake.calls == []
