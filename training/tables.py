@@ -34,10 +34,20 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+_PARQUET = {"index": False, "engine": "pyarrow", "compression": "snappy"}
+
+
 def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """Write ``frame`` (index dropped) as Parquet, atomically. Same frame and libraries -> same bytes."""
     with atomic_path(path) as tmp:
-        frame.to_parquet(tmp, index=False, engine="pyarrow", compression="snappy")
+        frame.to_parquet(tmp, **_PARQUET)
+
+
+def table_bytes(frame: pd.DataFrame) -> bytes:
+    """The bytes ``write_table`` would write, for digests of tables kept in memory."""
+    data = frame.to_parquet(None, **_PARQUET)
+    assert isinstance(data, bytes)
+    return data
 
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
