@@ -26,6 +26,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--image", required=True, help="immutable image reference NAME@sha256:<64 hex>")
     parser.add_argument("--dry-run", action="store_true", help="print the plan; touch nothing")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for readiness")
+    parser.add_argument(
+        "--metadata",
+        help="kubernetes/kserve: the artifact's metadata.json whose example rows the smoke test sends "
+        "(default: models/metadata.json)",
+    )
+    parser.add_argument(
+        "--model-uri", help="kserve: the InferenceService storageUri (default: the overlay's)"
+    )
     return parser
 
 
@@ -42,8 +50,13 @@ def parse_request(argv: Sequence[str] | None = None) -> tuple[str, Request]:
         parser.error(f"--image: {exc}")
     if args.timeout <= 0:
         parser.error("--timeout must be positive")
+    options = {key: value for key in ("metadata", "model_uri") if (value := getattr(args, key))}
     return args.target, Request(
-        image=image, environment=args.environment, dry_run=args.dry_run, timeout_s=args.timeout
+        image=image,
+        environment=args.environment,
+        dry_run=args.dry_run,
+        timeout_s=args.timeout,
+        options=options,
     )
 
 
@@ -51,7 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     target, request = parse_request(argv)
     module = importlib.import_module(TARGETS[target])
     if request.dry_run:
-        print(module.plan(request).render())
+        try:
+            print(module.plan(request).render())
+        except PromotionError as exc:
+            print(f"plan failed: {exc}", file=sys.stderr)
+            return 1
         return 0
     try:
         outcome = module.promote(request)
