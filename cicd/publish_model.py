@@ -1,0 +1,98 @@
+"""Copy the model artifact to S3 under its digest: ``s3://<bucket>/models/<name>/<digest hex>/``.
+
+The prefix is content-addressed, so publishing the same artifact twice writes the same bytes to the same
+keys, and a server told ``MODEL_URI=s3://.../<hex>/`` plus the expected digest can verify what it loads.
+The artifact is checked first (metadata readable, model bytes match the recorded digest); the model file
+goes up before ``metadata.json``, so a reader that finds the metadata finds the model too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cicd import gha
+
+
+class PublishError(RuntimeError):
+    """The artifact cannot be published as it is; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Published:
+    uri: str
+    digest: str
+    keys: tuple[str, ...]
+
+
+def prefix_for(model_name: str, digest: str) -> str:
+    return f"models/{model_name}/{digest.removeprefix('sha256:')}/"
+
+
+def _checked(artifact: Path) -> tuple[dict[str, Any], list[Path]]:
+    from training.artifact import METADATA_FILE, ArtifactError, file_digest, read_metadata
+
+    try:
+        meta = read_metadata(artifact)
+    except ArtifactError as exc:
+        raise PublishError(str(exc)) from exc
+    model = artifact / str(meta["model_file"])
+    if model.parent.resolve() != artifact.resolve() or not model.is_file():
+        raise PublishError(f"{model}: model file named by {artifact / METADATA_FILE} is missing")
+    actual = file_digest(model)
+    if actual != meta["digest"]:
+        raise PublishError(f"{model}: digest {actual} does not match metadata {meta['digest']}")
+    return meta, [model, artifact / METADATA_FILE]
+
+
+def publish(artifact: Path, bucket: str, s3: Any, model_name: str | None = None) -> Published:
+    meta, files = _checked(artifact)
+    name = model_name or str(meta["name"])
+    prefix = prefix_for(name, str(meta["digest"]))
+    keys = []
+    for path in files:  # model first, metadata last
+        data = path.read_bytes()
+        key = prefix + path.name
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=data,
+            ChecksumSHA256=base64.b64encode(hashlib.sha256(data).digest()).decode(),
+            ContentType="application/json" if path.suffix == ".json" else "application/octet-stream",
+            Metadata={"model-digest": str(meta["digest"])},
+        )
+        keys.append(key)
+    return Published(f"s3://{bucket}/{prefix}", str(meta["digest"]), tuple(keys))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m cicd.publish_model", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--artifact", type=Path, default=Path("models"))
+    parser.add_argument("--bucket", default=os.environ.get("MODEL_BUCKET", ""))
+    args = parser.parse_args(argv)
+    if not args.bucket:
+        parser.error("--bucket (or MODEL_BUCKET) is required")
+    import boto3
+
+    try:
+        published = publish(args.artifact, args.bucket, boto3.client("s3"))
+    except PublishError as exc:
+        gha.annotate("error", str(exc), title="Model not published")
+        return 1
+    gha.set_outputs({"model_uri": published.uri, "model_digest": published.digest})
+    gha.add_summary(f"Model `{published.digest}` published to `{published.uri}`")
+    print(f"published {published.digest} to {published.uri}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
