@@ -36,3 +36,15 @@ ci-ecr-copy: ## (CI) Copy IMAGE_REF to ECR repository ECR_REPOSITORY unchanged (
 .PHONY: ci-kubeconfig
 ci-kubeconfig: ## (CI) Write a kubeconfig for EKS cluster EKS_CLUSTER_NAME with the job's AWS credentials
 	@bash scripts/ci/kubeconfig.sh "$(EKS_CLUSTER_NAME)"
+
+.PHONY: ci-image-context
+ci-image-context: venv ## (CI) Fill build/wheels from the hashed image lock: the context the Buildx build reads
+	bash docker/download-wheels.sh build/wheels
+
+.PHONY: ci-tf-plan
+ci-tf-plan: venv ## (CI) terraform plan of ENV saved to build/terraform/ENV.tfplan, with its text and a record (AWS from the job)
+	@bash scripts/ci/tf-plan.sh "$(ENV)"
+
+.PHONY: ci-tf-apply
+ci-tf-apply: ## (CI) terraform apply of the saved, verified plan file PLAN for ENV (never plans afresh)
+	@bash scripts/ci/tf-apply.sh "$(ENV)" "$(PLAN)"
