@@ -70,7 +70,7 @@ def _current(config: ProjectConfig, name: str) -> Any:
 def _suggested(name: str, values: dict[str, Any], old: ProjectConfig) -> Any:
     """Defaults that follow earlier answers: a renamed repository moves a ghcr.io image along with it."""
     if name == "image" and old.image.lower() == f"ghcr.io/{old.github_repository}".lower():
-        return f"ghcr.io/{values['github_repository']}".lower()
+        return f"ghcr.io/{values.get('github_repository', old.github_repository)}".lower()
     return _current(old, name) if name != "environments" else ",".join(old.environments)
 
 
@@ -104,6 +104,8 @@ def collect(
         if given is not None:
             values[name] = parse(given)
     old.with_changes(**values)  # refuse bad flags before asking anything
+    if "github_repository" in values and "image" not in values and not interactive:
+        values["image"] = _suggested("image", values, old)  # a ghcr.io image follows its repository
     if interactive:
         for name in FIELDS:
             if name not in values:

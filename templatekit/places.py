@@ -50,11 +50,15 @@ ENVIRONMENT_DIRS: tuple[str, ...] = ("k8s/overlays/{env}", "kserve/overlays/{env
 # Never walked when copying environment folders or matching globs.
 SKIP_DIRS = frozenset({".terraform", "__pycache__", ".pytest_cache", "node_modules", ".git"})
 
+# a workflow_dispatch input named environment, and the list of its choices
+_ENV_CHOICE = r"^[ \t]+environment:\n(?:[ \t]+\w+:.*\n){0,4}?[ \t]+options: (?P<value>\[.*\])$"
+
 PLACES: tuple[Place, ...] = (
     # Python distribution
     Place("pyproject.toml", r'^\[project\]\nname = "(?P<value>[^"]*)"', "{project}", count=1),
     # promotion accepts exactly the configured environments
     Place("promotion/base.py", r"^ENVIRONMENTS = (?P<value>\([^)]*\))", "{environments_py}", count=1),
+    word("serving/protocols/kserve_v2.py", "project"),  # the server name V2 metadata reports
     # the training pipeline names its artifact
     Place(
         "params.yaml",
@@ -68,6 +72,23 @@ PLACES: tuple[Place, ...] = (
     # Kubernetes and KServe manifests: names, namespaces, labels, image, IAM role, bucket, region
     *words("k8s/**/*.yaml", *ALL_NAMES),
     *words("kserve/**/*.yaml", *ALL_NAMES),
+    # the image's OCI labels
+    *words("Dockerfile", "github_repository", "project"),
+    # workflow inputs and matrices that list the environments
+    Place(".github/workflows/promote.yml", _ENV_CHOICE, "{environments_flow}", count=1),
+    Place(".github/workflows/infra.yml", _ENV_CHOICE, "{environments_flow}", count=1),
+    Place(
+        ".github/workflows/infra.yml",
+        r"^[ \t]+environment: (?P<value>\[.*\])$",
+        "{environments_flow}",
+        count=1,
+    ),
+    # CI helpers: the user agent of GitHub API calls, the markers that find the bot's own PR comments
+    word("cicd/github.py", "project"),
+    word("cicd/report.py", "project"),
+    word("cicd/tfplan.py", "project"),
+    # examples in the docs (not model_name: the docs also speak of the penguins data set)
+    *words("docs/*.md", "image", "github_repository", "aws_account_id", "project"),
     # the npm project that pins the linters
     word("tools/package.json", "project"),
     word("tools/package-lock.json", "project"),

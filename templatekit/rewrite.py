@@ -122,7 +122,7 @@ class _Tree:
                     found.add(Path(dirpath, name).relative_to(self.root).as_posix())
         prefix = rel_dir.rstrip("/") + "/"
         found.update(rel for rel in self.edits if rel.startswith(prefix))
-        return sorted(rel for rel in found if self.read(rel) is not None)
+        return sorted(rel for rel in found if self.edits.get(rel, "") is not None)
 
     def changes(self) -> list[Change]:
         out = []

@@ -132,3 +132,10 @@ def test_a_place_that_no_longer_matches_is_an_error_not_a_crash(repo: Path) -> N
     code, _, err = run(repo, "init", "--project", "churn")
     assert code == 1
     assert "app.toml: the pattern for {project} matched nothing" in err and "Nothing was written" in err
+
+
+def test_a_ghcr_image_follows_a_renamed_repository(repo: Path) -> None:
+    assert run(repo, "init", "--github-repository", "Octo/Churn")[0] == 0
+    assert load(repo).image == "ghcr.io/octo/churn"  # lower case: registries refuse capitals
+    assert run(repo, "init", "--github-repository", "octo/other", "--image", "quay.io/octo/x")[0] == 0
+    assert load(repo).image == "quay.io/octo/x"

@@ -24,6 +24,7 @@ NOT_PLACES = {
     CONFIG_FILE: "the source of truth itself",
     "tests/": "fixtures and assertions: moto's default account is 123456789012, and tests of init use literals",
     "templatekit/": "the tool that rewrites them describes them",
+    "cicd/simulate.py": "made-up fork names for the workflow simulation, not this project's",
     "docker/build-base-image.sh": "names the local base image, a build detail shared with tests, not the project",
 }
 
