@@ -12,6 +12,7 @@
 ARG BASE_IMAGE=python:3.11.13-slim-bookworm@sha256:86adf8dbadc3d6e82ee5dd2c74bec2e1c2467cdad47886280501df722372d2e1
 
 # ---------------------------------------------------------------------------------------------- build
+# checkov:skip=CKV_DOCKER_7:FROM names the BASE_IMAGE argument, whose default above is pinned by digest
 FROM ${BASE_IMAGE} AS build
 WORKDIR /build
 COPY requirements/image.txt requirements/image.txt
