@@ -98,6 +98,63 @@ class Registry:
             raise ResolveError(f"registry {self.host} returned no usable digest for {reference}")
         return digest
 
+    def config_labels(self, digest: str) -> dict[str, str]:
+        """The image's OCI labels (from its config blob): revision, model digest, source."""
+        bearer = {"Authorization": f"Bearer {self._bearer()}"}
+        manifest = self.transport(
+            HttpRequest(
+                "GET",
+                f"https://{self.host}/v2/{self.path}/manifests/{digest}",
+                {**bearer, "Accept": MANIFEST_TYPES},
+            )
+        )
+        if manifest.status != 200:
+            raise ResolveError(f"registry {self.host}: manifest {digest} -> HTTP {manifest.status}")
+        config = json.loads(manifest.body).get("config", {}).get("digest")
+        if not isinstance(config, str) or not DIGEST.fullmatch(config):
+            return {}  # an index, not an image manifest: no single config to read
+        blob = self.transport(
+            HttpRequest("GET", f"https://{self.host}/v2/{self.path}/blobs/{config}", bearer)
+        )
+        if blob.status != 200:
+            raise ResolveError(f"registry {self.host}: config blob {config} -> HTTP {blob.status}")
+        labels = (json.loads(blob.body).get("config") or {}).get("Labels") or {}
+        return {str(k): str(v) for k, v in labels.items()}
+
+
+REVISION_LABEL = "org.opencontainers.image.revision"
+MODEL_LABEL = "mlops.model.digest"
+
+
+def find_build_run(
+    github: GitHub, commit: str, workflow: str = "ci.yml", artifact: str = "model"
+) -> int | None:
+    """The successful default-branch CI run of ``commit`` that still holds its model artifact."""
+    try:
+        runs = list(
+            github.paginate(
+                f"repos/{{repo}}/actions/workflows/{workflow}/runs",
+                key="workflow_runs",
+                limit=20,
+                head_sha=commit,
+                event="push",
+                status="success",
+            )
+        )
+    except GitHubError as exc:
+        if exc.status == 404:  # no such workflow (renamed?): no run to take the model from
+            return None
+        raise
+    for run in runs:
+        names = {
+            a.get("name")
+            for a in github.paginate(f"repos/{{repo}}/actions/runs/{run['id']}/artifacts", key="artifacts")
+            if not a.get("expired")
+        }
+        if artifact in names:
+            return int(run["id"])
+    return None
+
 
 def expand_commit(github: GitHub, commit: str) -> str:
     try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 
@@ -108,7 +109,36 @@ def prepare(
                 f"promoting to {environment} needs the deployment records (GITHUB_TOKEN) for the gate"
             )
     check_with_promotion_tool(target, environment, resolved.image)
-    return {"image": resolved.image, "digest": resolved.digest, "commit": resolved.commit or ""}, notes
+    outputs = {"image": resolved.image, "digest": resolved.digest, "commit": resolved.commit or ""}
+    outputs.update(_model_source(github, registry, resolved, notes))
+    return outputs, notes
+
+
+def _model_source(
+    github: GitHub | None, registry: images.Registry | None, resolved: images.Resolved, notes: list[str]
+) -> dict[str, str]:
+    """Where the promote job finds the image's model (its metadata drives the smoke test): the CI run
+    that built the image, found through the image's own labels; the S3 copy under its digest otherwise."""
+    out = {"model_digest": "", "build_run_id": ""}
+    if registry is None:
+        return out
+    labels = registry.config_labels(resolved.digest)
+    commit = resolved.commit or labels.get(images.REVISION_LABEL, "")
+    out["model_digest"] = labels.get(images.MODEL_LABEL, "")
+    if commit and not resolved.commit:
+        out["commit"] = commit  # a digest was given: its source commit comes from the image label
+    if github is not None and re.fullmatch(r"[0-9a-f]{40}", commit):
+        run_id = images.find_build_run(github, commit)
+        if run_id is not None:
+            out["build_run_id"] = str(run_id)
+            notes.append(
+                f"Model `{out['model_digest'] or '?'}` from the `model` artifact of CI run {run_id}."
+            )
+        else:
+            notes.append(
+                "The build run's model artifact has expired; the model is read from S3 by its digest."
+            )
+    return out
 
 
 def summary(values: Mapping[str, str]) -> str:

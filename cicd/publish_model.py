@@ -1,9 +1,13 @@
-"""Copy the model artifact to S3 under its digest: ``s3://<bucket>/models/<name>/<digest hex>/``.
+"""The model artifact in S3 under its digest: ``s3://<bucket>/models/<name>/<digest hex>/``.
 
-The prefix is content-addressed, so publishing the same artifact twice writes the same bytes to the same
-keys, and a server told ``MODEL_URI=s3://.../<hex>/`` plus the expected digest can verify what it loads.
-The artifact is checked first (metadata readable, model bytes match the recorded digest); the model file
-goes up before ``metadata.json``, so a reader that finds the metadata finds the model too.
+``publish`` (the build job): the prefix is content-addressed, so publishing the same artifact twice
+writes the same bytes to the same keys, and a server told ``MODEL_URI=s3://.../<hex>/`` plus the expected
+digest can verify what it loads. The artifact is checked first (metadata readable, model bytes match the
+recorded digest); the model file goes up before ``metadata.json``, so a reader that finds the metadata
+finds the model too.
+
+``fetch`` (the promote job, when the build run's artifact has expired): the reverse, into ``models/``,
+refusing bytes whose digest is not the one asked for.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import argparse
 import base64
 import hashlib
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,21 +77,53 @@ def publish(artifact: Path, bucket: str, s3: Any, model_name: str | None = None)
     return Published(f"s3://{bucket}/{prefix}", str(meta["digest"]), tuple(keys))
 
 
+def fetch(bucket: str, model_name: str, digest: str, dest: Path, s3: Any) -> Path:
+    """Download the artifact published under ``digest`` into ``dest`` and check it is that artifact."""
+    if not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+        raise PublishError(f"model digest {digest!r} is not sha256:<64 hex>")
+    prefix = prefix_for(model_name, digest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("metadata.json", "model.skops"):
+        try:
+            body = s3.get_object(Bucket=bucket, Key=prefix + name)["Body"].read()
+        except s3.exceptions.NoSuchKey as exc:
+            raise PublishError(f"s3://{bucket}/{prefix}{name} does not exist") from exc
+        tmp = dest / (name + ".tmp")
+        tmp.write_bytes(body)
+        tmp.replace(dest / name)
+    meta, _ = _checked(dest)
+    if meta["digest"] != digest:
+        raise PublishError(f"s3://{bucket}/{prefix} holds {meta['digest']}, not {digest}")
+    return dest
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m cicd.publish_model", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("--artifact", type=Path, default=Path("models"))
-    parser.add_argument("--bucket", default=os.environ.get("MODEL_BUCKET", ""))
+    sub = parser.add_subparsers(dest="command", required=True)
+    pub = sub.add_parser("publish", help="upload the artifact under its digest")
+    pub.add_argument("--artifact", type=Path, default=Path("models"))
+    get = sub.add_parser("fetch", help="download the artifact published under a digest")
+    get.add_argument("--digest", required=True)
+    get.add_argument("--model-name", required=True)
+    get.add_argument("--to", type=Path, default=Path("models"))
+    for each in (pub, get):
+        each.add_argument("--bucket", default=os.environ.get("MODEL_BUCKET", ""))
     args = parser.parse_args(argv)
     if not args.bucket:
         parser.error("--bucket (or MODEL_BUCKET) is required")
     import boto3
 
+    s3 = boto3.client("s3")
     try:
-        published = publish(args.artifact, args.bucket, boto3.client("s3"))
+        if args.command == "fetch":
+            fetch(args.bucket, args.model_name, args.digest, args.to, s3)
+            print(f"fetched {args.digest} into {args.to}")
+            return 0
+        published = publish(args.artifact, args.bucket, s3)
     except PublishError as exc:
-        gha.annotate("error", str(exc), title="Model not published")
+        gha.annotate("error", str(exc), title=f"Model {args.command} failed")
         return 1
     gha.set_outputs({"model_uri": published.uri, "model_digest": published.digest})
     gha.add_summary(f"Model `{published.digest}` published to `{published.uri}`")

@@ -36,7 +36,15 @@ WORKFLOWS = ROOT / ".github" / "workflows"
 
 # Markers of steps that need cloud access or write to the cloud.
 CLOUD_USES = ("aws-actions/configure-aws-credentials",)
-CLOUD_RUNS = ("cicd.publish_model", "ci-publish-model", "ci-ecr-copy", "tf-plan", "tf-apply", "ci-kubeconfig")
+CLOUD_RUNS = (
+    "cicd.publish_model",
+    "ci-publish-model",
+    "ci-fetch-model",
+    "ci-ecr-copy",
+    "tf-plan",
+    "tf-apply",
+    "ci-kubeconfig",
+)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,11 @@ ci-fork-check: venv ## (CI) Show which jobs/steps a fresh fork (no variables, no
 
 .PHONY: ci-publish-model
 ci-publish-model: venv ## (CI) Copy models/ to s3://MODEL_BUCKET/models/<name>/<digest hex>/ (AWS credentials from the job)
-	$(PY) -m cicd.publish_model --artifact models --bucket "$(MODEL_BUCKET)"
+	$(PY) -m cicd.publish_model publish --artifact models --bucket "$(MODEL_BUCKET)"
+
+.PHONY: ci-fetch-model
+ci-fetch-model: venv ## (CI) Fetch the model MODEL_DIGEST of MODEL_NAME from s3://MODEL_BUCKET into models/ (digest checked)
+	$(PY) -m cicd.publish_model fetch --bucket "$(MODEL_BUCKET)" --model-name "$(MODEL_NAME)" --digest "$(MODEL_DIGEST)" --to models
 
 .PHONY: ci-ecr-copy
 ci-ecr-copy: ## (CI) Copy IMAGE_REF to ECR repository ECR_REPOSITORY unchanged (same digest) for SageMaker

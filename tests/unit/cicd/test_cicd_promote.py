@@ -34,6 +34,9 @@ def registry(api) -> Registry:
         return HttpResponse(404, {}, b"")
 
     api.on("HEAD", r"https://ghcr\.io/v2/acme/model/manifests/.*", manifest)
+    # an image built elsewhere: no labels to follow
+    api.on("GET", r"https://ghcr\.io/v2/acme/model/manifests/.*", {"manifests": []})
+    api.on("GET", r"/actions/workflows/ci.yml/runs", {"workflow_runs": []})
     return Registry(IMAGE, "actor", "token", transport=api)
 
 
@@ -65,9 +68,51 @@ def _prepare(github, registry, **kw):
     return promote.prepare(github, registry, image_name=IMAGE, order=ORDER, **args)
 
 
+def _labels(api, labels: dict[str, str]) -> None:
+    config = "sha256:" + "9" * 64
+
+    def manifest(req, query, body):
+        if req.method == "HEAD":
+            return HttpResponse(200, {"docker-content-digest": DIGEST}, b"")
+        return HttpResponse(200, {}, json.dumps({"config": {"digest": config}}).encode())
+
+    api.on("GET", r"https://ghcr\.io/v2/acme/model/manifests/sha256:d+", manifest)
+    api.on("GET", rf"https://ghcr\.io/v2/acme/model/blobs/{config}", {"config": {"Labels": labels}})
+
+
 def test_a_digest_goes_to_staging_without_a_gate(github, registry) -> None:
     outputs, _ = _prepare(github, registry)
-    assert outputs == {"image": f"{IMAGE}@{DIGEST}", "digest": DIGEST, "commit": ""}
+    assert outputs == {
+        "image": f"{IMAGE}@{DIGEST}",
+        "digest": DIGEST,
+        "commit": "",
+        "model_digest": "",
+        "build_run_id": "",
+    }
+
+
+def test_the_image_labels_lead_to_the_build_run_and_its_model(api, github, registry) -> None:
+    _labels(api, {images.REVISION_LABEL: COMMIT, images.MODEL_LABEL: "sha256:" + "7" * 64})
+    api.on(
+        "GET",
+        r"/actions/workflows/ci.yml/runs",
+        lambda req, q, b: (
+            {"workflow_runs": [{"id": 31}]} if q["head_sha"] == COMMIT else {"workflow_runs": []}
+        ),
+    )
+    api.on("GET", r"/actions/runs/31/artifacts", {"artifacts": [{"name": "model", "expired": False}]})
+    outputs, notes = _prepare(github, registry)
+    assert outputs["commit"] == COMMIT and outputs["build_run_id"] == "31"
+    assert outputs["model_digest"] == "sha256:" + "7" * 64
+    assert "CI run 31" in notes[-1]
+
+
+def test_an_expired_model_artifact_falls_back_to_s3(api, github, registry) -> None:
+    _labels(api, {images.REVISION_LABEL: COMMIT, images.MODEL_LABEL: "sha256:" + "7" * 64})
+    api.on("GET", r"/actions/workflows/ci.yml/runs", {"workflow_runs": [{"id": 31}]})
+    api.on("GET", r"/actions/runs/31/artifacts", {"artifacts": [{"name": "model", "expired": True}]})
+    outputs, notes = _prepare(github, registry)
+    assert outputs["build_run_id"] == "" and "read from S3" in notes[-1]
 
 
 def test_a_commit_is_resolved_to_the_digest_ci_pushed_for_it(github, registry) -> None:

@@ -57,3 +57,18 @@ def test_a_tampered_model_is_not_published(s3, penguins_artifact: Path, tmp_path
 def test_a_missing_artifact_names_the_file(s3, tmp_path: Path) -> None:
     with pytest.raises(PublishError, match=r"metadata\.json"):
         publish_model.publish(tmp_path, "any-bucket", s3)
+
+
+def test_fetch_brings_back_exactly_the_published_artifact(
+    s3, penguins_artifact: Path, tmp_path: Path
+) -> None:
+    bucket = "models-fetch"
+    s3.create_bucket(Bucket=bucket)
+    published = publish_model.publish(penguins_artifact, bucket, s3)
+    meta = json.loads((penguins_artifact / "metadata.json").read_text())
+    dest = publish_model.fetch(bucket, meta["name"], published.digest, tmp_path / "models", s3)
+    assert (dest / "model.skops").read_bytes() == (penguins_artifact / "model.skops").read_bytes()
+    with pytest.raises(PublishError, match="does not exist"):
+        publish_model.fetch(bucket, meta["name"], "sha256:" + "0" * 64, tmp_path / "other", s3)
+    with pytest.raises(PublishError, match="is not sha256"):
+        publish_model.fetch(bucket, meta["name"], "latest", tmp_path / "other", s3)
