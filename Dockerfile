@@ -30,16 +30,7 @@ RUN --mount=type=bind,source=build/wheels,target=/wheels \
 # -------------------------------------------------------------------------------------------- runtime
 FROM ${BASE_IMAGE} AS runtime
 ARG APP_UID=10001
-ARG GIT_COMMIT=unknown
-ARG MODEL_DIGEST=unknown
 ARG MODEL_DIR=models
-LABEL org.opencontainers.image.title="mlops-template model server" \
-      org.opencontainers.image.description="scikit-learn model server (native, KServe V1/V2, SageMaker)" \
-      org.opencontainers.image.source="https://github.com/your-org/mlops-template" \
-      org.opencontainers.image.licenses="Apache-2.0" \
-      org.opencontainers.image.revision="${GIT_COMMIT}" \
-      mlops.model.digest="${MODEL_DIGEST}"
-
 RUN groupadd --system --gid "${APP_UID}" app \
     && useradd --system --uid "${APP_UID}" --gid app --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin app
@@ -71,3 +62,13 @@ EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
     CMD ["python3", "/opt/app/docker/healthcheck.py"]
 CMD ["python3", "-m", "serving", "serve"]
+
+# Last, so a new commit or model changes only this metadata layer, not the cached ones above.
+ARG GIT_COMMIT=unknown
+ARG MODEL_DIGEST=unknown
+LABEL org.opencontainers.image.title="mlops-template model server" \
+      org.opencontainers.image.description="scikit-learn model server (native, KServe V1/V2, SageMaker)" \
+      org.opencontainers.image.source="https://github.com/your-org/mlops-template" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.revision="${GIT_COMMIT}" \
+      mlops.model.digest="${MODEL_DIGEST}"
