@@ -52,6 +52,12 @@ def create_app(settings: Settings | None = None, model: Predictor | None = None)
         return Response(metrics.render(), mimetype=None, content_type=metrics.content_type)
 
     app.add_url_rule("/metrics", "metrics", metrics_view, methods=["GET"])
+
+    from serving.openapi import document
+    from serving.protocols.common import json_response
+
+    openapi_doc = document(model.schema, ctx.model_name, model.version)
+    app.add_url_rule("/openapi.json", "openapi", lambda: json_response(openapi_doc), methods=["GET"])
     _install_hooks(app, ctx)
     log_fields = {
         "model": model.summary(),

@@ -85,7 +85,14 @@ def when_ready(server: Any) -> None:
 
 
 def post_fork(server: Any, worker: Any) -> None:
+    import signal
+
     from threadpoolctl import threadpool_limits
+
+    # Until the worker installs its own handlers, a SIGTERM would land in the master's handler copied by
+    # fork() and be lost, leaving a booting worker to be killed only after graceful_timeout. Nothing has
+    # been accepted yet, so the default action (exit) is the graceful one here.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     threadpool_limits(limits=settings.compute_threads)
 

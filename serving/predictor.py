@@ -209,13 +209,8 @@ class Predictor:
         return {"name": self.name, "version": self.version, "digest": self.digest}
 
     def public_metadata(self) -> dict[str, Any]:
-        keys = (
-            "name", "version", "digest", "task", "estimator", "target", "classes", "input_schema", "examples",
-            "metrics", "params", "git_commit", "data_digest", "library_versions", "created_at",
-        )  # fmt: skip
-        out = {k: self.metadata[k] for k in keys if k in self.metadata}
-        out["inference_backend"] = self.backend
-        return out
+        """metadata.json as recorded, plus which inference path serves it."""
+        return {**self.metadata, "inference_backend": self.backend}
 
 
 def _encoders_reject_unknown(model: Any) -> bool:

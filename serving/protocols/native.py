@@ -22,7 +22,7 @@ NAME = "native"
 
 
 def owns(path: str) -> bool:
-    return path_is(path, "/predict", "/health", "/metadata")
+    return path_is(path, "/predict", "/health", "/metadata", "/openapi.json", "/metrics")
 
 
 def error_response(err: ServingError, request_id: str) -> Response:
