@@ -77,6 +77,7 @@ def prepare(
     image_input: str,
     image_name: str,
     order: Sequence[str],
+    model_store: str = "",
 ) -> tuple[dict[str, str], list[str]]:
     """Outputs for the deploy job and lines for the summary. Raises InputError/GateError/ResolveError."""
     validate_inputs(mode, target, environment, image_input)
@@ -111,6 +112,9 @@ def prepare(
     check_with_promotion_tool(target, environment, resolved.image)
     outputs = {"image": resolved.image, "digest": resolved.digest, "commit": resolved.commit or ""}
     outputs.update(_model_source(github, registry, resolved, notes))
+    # where the build job published that model (cicd.publish_model): KServe's storageUri
+    hex_digest = outputs["model_digest"].removeprefix("sha256:")
+    outputs["model_uri"] = f"{model_store.rstrip('/')}/{hex_digest}/" if model_store and hex_digest else ""
     return outputs, notes
 
 
@@ -182,6 +186,7 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
             image_input=args.image,
             image_name=image_name,
             order=proj.environments,
+            model_store=f"s3://{args.model_bucket}/models/{proj.model_name}" if args.model_bucket else "",
         )
     except (InputError, images.ResolveError, deployments.GateError) as exc:
         gha.annotate("error", str(exc), title="Promotion refused")
@@ -260,6 +265,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--target", required=True)
     p.add_argument("--environment", required=True)
     p.add_argument("--image", default="", help="digest, image@digest or commit (empty in rollback mode)")
+    p.add_argument(
+        "--model-bucket", default=os.environ.get("MODEL_BUCKET", ""), help="where CI publishes models"
+    )
     s = sub.add_parser("start", help="create the deployment record (in_progress)")
     for a in (s,):
         a.add_argument("--target", required=True)

@@ -307,3 +307,27 @@ def test_untrusted_values_reach_commands_through_env_not_inline() -> None:
         for job in load(path)["jobs"].values():
             for step in job.get("steps", []):
                 assert not risky.search(str(step.get("run", ""))), f"{path.name}: {step['run']}"
+
+
+# ---------------------------------------------------------------------------------------------- the guide
+GUIDE = REPO / "docs" / "using-this-template.md"
+
+
+def test_every_variable_and_environment_the_workflows_use_is_documented() -> None:
+    guide = GUIDE.read_text(encoding="utf-8")
+    text = "".join(p.read_text(encoding="utf-8") for p in WORKFLOW_FILES)
+    variables = set(re.findall(r"\bvars\.([A-Z][A-Z0-9_]*)", text))
+    assert {"AWS_CI_ROLE_ARN", "AWS_DEPLOY_ROLE_ARN", "AWS_PLAN_ROLE_ARN", "AWS_APPLY_ROLE_ARN"} <= variables
+    undocumented = sorted(v for v in variables if f"`{v}`" not in guide)
+    assert not undocumented, f"docs/using-this-template.md does not explain {undocumented}"
+    for env in load_project(REPO).environments:
+        assert f"`{env}`" in guide and f"`infra-{env}`" in guide
+
+
+def test_skip_notices_point_at_a_section_that_exists() -> None:
+    from cicd import cloud
+    from templatekit.docs import markdown
+
+    page, _, anchor = cloud.DOCS.partition("#")
+    assert (REPO / page) == GUIDE
+    assert anchor in markdown.anchors(GUIDE)

@@ -166,8 +166,26 @@ def test_the_promotion_tool_refuses_bad_dispatch_inputs(args: list[str], message
 def test_promote_workflow_passes_inputs_to_the_tool_it_validates_with() -> None:
     promote = yaml.safe_load((WORKFLOWS / "promote.yml").read_text())["jobs"]["promote"]
     runs = [s.get("run", "") for s in promote["steps"]]
-    assert 'make promote TARGET="$TARGET" ENVIRONMENT="$ENVIRONMENT" IMAGE="$IMAGE" DRY_RUN=1' in runs
-    assert 'make promote TARGET="$TARGET" ENVIRONMENT="$ENVIRONMENT" IMAGE="$IMAGE"' in runs
+    args = 'TARGET="$TARGET" ENVIRONMENT="$ENVIRONMENT" IMAGE="$IMAGE" MODEL_URI="$MODEL_URI"'
+    assert f"make promote {args} DRY_RUN=1" in runs
+    assert f"make promote {args}" in runs
     assert promote["env"]["IMAGE"] == "${{ needs.prepare.outputs.image }}", (
         "only the prepared, validated image"
     )
+
+
+@pytest.mark.parametrize("target", ["kubernetes", "kserve", "sagemaker", "asg"])
+def test_the_promotion_dry_run_prints_the_plan_as_the_workflow_invokes_it(target: str) -> None:
+    """promote.yml's plan step, word for word, for each target: exit 0 and a plan naming the image."""
+    require_binary("make")
+    if "promote" not in _database_targets():
+        pytest.fail("`make promote` does not exist yet (promotion area); promote.yml calls it")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GITHUB_"))}
+    env.update(TARGET=target, ENVIRONMENT="staging", IMAGE=IMAGE, MODEL_URI="")
+    cmd = 'make -s promote TARGET="$TARGET" ENVIRONMENT="$ENVIRONMENT" IMAGE="$IMAGE" MODEL_URI="$MODEL_URI" DRY_RUN=1'
+    result = subprocess.run(
+        ["bash", "-c", cmd], cwd=REPO, capture_output=True, text=True, env=env, timeout=300
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert f"# plan: {target} -> staging" in result.stdout
+    assert IMAGE.split("@")[1] in result.stdout

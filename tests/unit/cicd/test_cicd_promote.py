@@ -88,6 +88,7 @@ def test_a_digest_goes_to_staging_without_a_gate(github, registry) -> None:
         "commit": "",
         "model_digest": "",
         "build_run_id": "",
+        "model_uri": "",
     }
 
 
@@ -101,7 +102,8 @@ def test_the_image_labels_lead_to_the_build_run_and_its_model(api, github, regis
         ),
     )
     api.on("GET", r"/actions/runs/31/artifacts", {"artifacts": [{"name": "model", "expired": False}]})
-    outputs, notes = _prepare(github, registry)
+    outputs, notes = _prepare(github, registry, model_store="s3://bucket-1/models/penguins")
+    assert outputs["model_uri"] == "s3://bucket-1/models/penguins/" + "7" * 64 + "/"
     assert outputs["commit"] == COMMIT and outputs["build_run_id"] == "31"
     assert outputs["model_digest"] == "sha256:" + "7" * 64
     assert "CI run 31" in notes[-1]
