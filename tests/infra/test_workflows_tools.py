@@ -189,3 +189,31 @@ def test_the_promotion_dry_run_prints_the_plan_as_the_workflow_invokes_it(target
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert f"# plan: {target} -> staging" in result.stdout
     assert IMAGE.split("@")[1] in result.stdout
+
+
+# ---------------------------------------------------------------------------------------------- CI scripts
+def _git_repo(path: Path) -> str:
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@localhost"]
+    subprocess.run([*git, "init", "-q", str(path)], check=True)
+    (path / "README.md").write_text("no pipeline here\n")
+    subprocess.run([*git, "add", "-A"], cwd=path, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "base"], cwd=path, check=True)
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def test_base_metrics_script_refuses_a_bad_commit_and_skips_a_base_without_a_pipeline(tmp_path: Path) -> None:
+    require_binary("git")
+    script = REPO / "scripts" / "ci" / "base-metrics.sh"
+    bad = subprocess.run(["bash", str(script), "main", "out"], cwd=tmp_path, capture_output=True, text=True)
+    assert bad.returncode == 2 and "40 lowercase hex" in bad.stderr
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    sha = _git_repo(repo)
+    ok = subprocess.run(
+        ["bash", str(script), sha, "build/base"], cwd=repo, capture_output=True, text=True, timeout=120
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "::notice title=No base metrics::the base commit" in ok.stdout
+    assert (repo / "build" / "base" / "README.md").is_file()
