@@ -4,12 +4,12 @@
         [--estimator logistic_regression] [--format csv] [--no-dvc]
 
 For each size the script writes a synthetic source file (penguin rows drawn with replacement, numeric
-columns jittered within the schema's ranges, missing values kept), then runs the four stage CLIs exactly
-as dvc.yaml runs them (its commands, in a scratch folder), each in its own process, recording wall time and peak resident memory (from wait4).
-Times include interpreter start-up and imports; the CPU cost of those alone is measured per stage and
-left out of the growth figures. CPU time is reported beside wall time because it suffers less from other
-work on a shared machine. Unless --no-dvc,
-it first times a full `dvc repro --force` of the default pipeline in a copy of the repository.
+columns jittered within the schema's ranges, missing values kept), then runs the four stage commands from
+dvc.yaml in a scratch folder, each in its own process, recording wall time, CPU time and peak resident
+memory (from wait4). CPU time is shown beside wall time because other work on a shared machine inflates
+it less. The CPU cost of start-up alone (interpreter and imports) is measured per stage and left out of
+the growth figures. Unless --no-dvc, a full `dvc repro --force` of the default pipeline in a copy of the
+repository is timed first.
 Nothing is written inside the repository.
 """
 
