@@ -38,7 +38,7 @@ def _penguins() -> pd.DataFrame:
 BUILTIN: dict[str, Callable[[], pd.DataFrame]] = {"penguins": _penguins}
 
 
-def describe_kind(source: str) -> str:
+def source_kind(source: str) -> str:
     if source.startswith("builtin:"):
         return "builtin"
     scheme = urllib.parse.urlsplit(source).scheme.lower()
@@ -67,7 +67,7 @@ def resolve_format(source: str, fmt: str) -> str:
 
 def read_source(source: str, fmt: str = "auto") -> pd.DataFrame:
     """Read the table named by ``source``. Raises IngestError naming the source on any failure."""
-    kind = describe_kind(source)
+    kind = source_kind(source)
     if kind == "builtin":
         name = source.split(":", 1)[1]
         if name not in BUILTIN:
