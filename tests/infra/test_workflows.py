@@ -331,3 +331,30 @@ def test_skip_notices_point_at_a_section_that_exists() -> None:
     page, _, anchor = cloud.DOCS.partition("#")
     assert (REPO / page) == GUIDE
     assert anchor in markdown.anchors(GUIDE)
+
+
+def _admits(constraint: str, version: str) -> bool:
+    have = tuple(int(p) for p in version.split("."))
+    for part in constraint.split(","):
+        op, _, want_text = part.strip().partition(" ")
+        want = tuple(int(p) for p in want_text.strip().split("."))
+        padded = have[: len(want)]
+        if op == ">=" and not have >= want:
+            return False
+        if op == "~>" and not (have >= want and padded[:-1] == want[:-1]):
+            return False
+        if op in ("=", "==") and have[: len(want)] != want:
+            return False
+    return True
+
+
+def test_the_workflow_terraform_satisfies_every_required_version() -> None:
+    (version,) = set(re.findall(r"terraform_version: (\S+)", (WORKFLOWS / "infra.yml").read_text()))
+    assert _admits(">= 1.5.0", version) and not _admits(">= 9.0", version) and _admits("~> 1.11.0", version)
+    for tf in (REPO / "terraform").rglob("*.tf"):
+        if ".terraform" in tf.parts:
+            continue
+        for constraint in re.findall(r'required_version\s*=\s*"([^"]+)"', tf.read_text(encoding="utf-8")):
+            assert _admits(constraint, version), (
+                f"{tf.relative_to(REPO)}: {constraint} excludes terraform {version}"
+            )
