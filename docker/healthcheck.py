@@ -11,7 +11,7 @@ import urllib.request
 def main() -> int:
     port = os.environ.get("MODEL_SERVER_PORT", "8080")
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=2) as response:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=2) as response:
             return 0 if response.status == 200 else 1
     except OSError:
         return 1
