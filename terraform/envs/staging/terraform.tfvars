@@ -1,0 +1,17 @@
+# Names from project.yaml (`make init` keeps them in step; tests/infra/test_terraform_structure.py checks).
+project        = "mlops-template"
+model_name     = "penguins"
+environment    = "staging"
+aws_account_id = "123456789012"
+aws_region     = "eu-west-1"
+
+# Sizes and network of this environment.
+vpc_cidr           = "10.20.0.0/16"
+availability_zones = ["eu-west-1a", "eu-west-1b"]
+instance_type      = "t3.medium"
+min_size           = 1
+max_size           = 2
+desired_capacity   = 1
+
+# Issue a certificate in ACM for the service's DNS name and put its ARN here.
+certificate_arn = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
