@@ -109,6 +109,19 @@ def _fenced_regions(lines: list[str]) -> list[tuple[int, int, str, str]]:
     return regions
 
 
+@dataclass(frozen=True)
+class FencedBlock:
+    line: int  # 1-based line of the opening fence
+    language: str
+    body: str
+
+
+def fenced_blocks(path: Path) -> list[FencedBlock]:
+    """Every fenced block of a page, whatever its language."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [FencedBlock(start + 1, lang, body) for start, _, lang, body in _fenced_regions(lines)]
+
+
 def shell_blocks(path: Path) -> list[ShellBlock]:
     lines = path.read_text(encoding="utf-8").splitlines()
     blocks = []
