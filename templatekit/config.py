@@ -81,6 +81,7 @@ class ProjectConfig:
             "aws_region": self.aws_region,
             "environments_csv": ", ".join(self.environments),
             "environments_flow": "[" + ", ".join(self.environments) + "]",
+            "environments_json": "[" + ", ".join(f'"{e}"' for e in self.environments) + "]",
             # a Python tuple literal; one element needs its trailing comma
             "environments_py": "("
             + ", ".join(f'"{e}"' for e in self.environments)

@@ -45,13 +45,26 @@ ALL_NAMES = ("image", "github_repository", "aws_account_id", "aws_region", "proj
 
 # Folders that exist once per environment. Adding an environment copies the first one's folders (with
 # the name replaced inside); removing one deletes them.
-ENVIRONMENT_DIRS: tuple[str, ...] = ("k8s/overlays/{env}", "kserve/overlays/{env}")
+ENVIRONMENT_DIRS: tuple[str, ...] = ("k8s/overlays/{env}", "kserve/overlays/{env}", "terraform/envs/{env}")
 
 # Never walked when copying environment folders or matching globs.
 SKIP_DIRS = frozenset({".terraform", "__pycache__", ".pytest_cache", "node_modules", ".git"})
 
 # a workflow_dispatch input named environment, and the list of its choices
 _ENV_CHOICE = r"^[ \t]+environment:\n(?:[ \t]+\w+:.*\n){0,4}?[ \t]+options: (?P<value>\[.*\])$"
+
+# a region name, and the availability zones named after it ("eu-west-1a"), whatever region it is
+_REGION = (
+    r"(?<![A-Za-z0-9_-])(?P<value>(?:us-gov|af|ap|ca|cn|eu|il|me|mx|sa|us)"
+    r"-(?:central|north|south|east|west|northeast|northwest|southeast|southwest)-\d{1,2})(?=[a-z]?(?![A-Za-z0-9_]))"
+)
+
+
+def tfvar(path: str, key: str, value: str) -> Place:
+    """``key = "text"`` or ``key = [list]`` at the start of a line of a .tfvars or .hcl file."""
+    held = r"\[[^\]\n]*\]" if value.startswith("{environments") else r'"[^"\n]*"'
+    return Place(path, rf"^{key}[ \t]*=[ \t]*(?P<value>{held})", value if held[0] == "\\" else f'"{value}"')
+
 
 # a test's assertion on the artifact's name
 _META_NAME = r'meta\["name"\] == "(?P<value>[^"]+)"'
@@ -91,6 +104,25 @@ PLACES: tuple[Place, ...] = (
     word("cicd/github.py", "project"),
     word("cicd/report.py", "project"),
     word("cicd/tfplan.py", "project"),
+    # Terraform: each root's tfvars and backend config, and the modules' examples in descriptions
+    tfvar("terraform/bootstrap/terraform.tfvars", "project", "{project}"),
+    tfvar("terraform/bootstrap/terraform.tfvars", "aws_account_id", "{aws_account_id}"),
+    tfvar("terraform/account/terraform.tfvars", "project", "{project}"),
+    tfvar("terraform/account/terraform.tfvars", "model_name", "{model_name}"),
+    tfvar("terraform/account/terraform.tfvars", "github_repository", "{github_repository}"),
+    tfvar("terraform/account/terraform.tfvars", "aws_account_id", "{aws_account_id}"),
+    tfvar("terraform/account/terraform.tfvars", "environments", "{environments_json}"),
+    tfvar("terraform/envs/{env}/terraform.tfvars", "project", "{project}"),
+    tfvar("terraform/envs/{env}/terraform.tfvars", "model_name", "{model_name}"),
+    tfvar("terraform/envs/{env}/terraform.tfvars", "environment", "{env}"),
+    tfvar("terraform/envs/{env}/terraform.tfvars", "aws_account_id", "{aws_account_id}"),
+    Place("terraform/envs/{env}/backend.hcl", r'^key[ \t]*=[ \t]*"envs/(?P<value>[^/"]+)/', "{env}", count=1),
+    Place("terraform/**/*.tfvars", _REGION, "{aws_region}"),
+    Place("terraform/**/*.hcl", _REGION, "{aws_region}"),
+    *words("terraform/**/*.tfvars", "aws_account_id"),  # inside ARNs
+    *words("terraform/**/*.hcl", "aws_account_id", "project"),  # state bucket and lock table names
+    *words("terraform/**/*.tf", "image", "github_repository", "aws_account_id", "aws_region", "project"),
+    *words("k8s/README.md", "image", "github_repository", "aws_account_id", "project"),
     # examples in the docs (not model_name: the docs also speak of the penguins data set)
     *words("docs/*.md", "image", "github_repository", "aws_account_id", "project"),
     # tests that assert the deployed names (the rest read project.yaml or use made-up names)
