@@ -7,7 +7,7 @@
     POST /v2/models/<name>[/versions/<version>]/infer   inference
 
 Inputs: one tensor per feature, named after it, shape [n] or [n, 1]; numeric features take FP16/FP32/
-FP64/INT*/UINT* data, categorical ones BYTES (strings). A model whose features are all numeric also takes
+FP64/INT*/UINT* data (integer types also take integral floats such as 2007.0), categorical ones BYTES (strings). A model whose features are all numeric also takes
 one FP32/FP64 (or integer) tensor of shape [n, n_features] in input_schema order. Missing values of
 nullable features may be sent as null. FP32/FP16 data is rounded to that precision, as declared.
 Outputs: "label" (BYTES, [n]) and "probabilities" (FP64, [n, n_classes], classes in metadata order);
@@ -103,7 +103,9 @@ def _typed_values(values: list[Any], datatype: str, label: str) -> list[Any]:
         for i, v in enumerate(values):
             if v is None:
                 continue
-            if type(v) is not int:
+            if type(v) is float and v.is_integer():  # 2007.0 from encoders that write every number as float
+                v = int(v)
+            elif type(v) is not int:
                 raise InvalidInput(
                     f"{label} element {i}: datatype {datatype} needs integers, got {describe(v)}"
                 )

@@ -17,7 +17,9 @@ MAX_BODY_BYTES = 65536
 
 
 @pytest.fixture(scope="session")
-def model_server(penguins_artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def model_server(
+    penguins_artifact: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     server = ServerProcess(
         penguins_artifact,
         tmp_path_factory.mktemp("model-server"),

@@ -19,7 +19,10 @@ PAYLOADS = Path(__file__).parent / "payloads"
 
 
 def load_cases(protocol: str) -> list[tuple[str, dict[str, Any]]]:
-    return [(f"{protocol}/{p.stem}", json.loads(p.read_text())) for p in sorted((PAYLOADS / protocol).glob("*.json"))]
+    return [
+        (f"{protocol}/{p.stem}", json.loads(p.read_text()))
+        for p in sorted((PAYLOADS / protocol).glob("*.json"))
+    ]
 
 
 def expand(expected: Any, tokens: dict[str, Any]) -> Any:
@@ -75,7 +78,9 @@ def prediction_tokens(reference: Any, rows: list[dict[str, Any]]) -> dict[str, A
             {"predicted_label": label, "probabilities": dict(zip(classes, probs, strict=True))}
             for label, probs in zip(result.labels, probabilities, strict=True)
         ],
-        "$csv_predictions": [[label, *probs] for label, probs in zip(result.labels, probabilities, strict=True)],
+        "$csv_predictions": [
+            [label, *probs] for label, probs in zip(result.labels, probabilities, strict=True)
+        ],
     }
 
 

@@ -21,9 +21,15 @@ from tests.conftest import REPO, free_port
 READY_TIMEOUT = 90.0
 
 
-def server_env(settings: dict[str, Any], cache_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+def server_env(
+    settings: dict[str, Any], cache_dir: Path, extra: dict[str, str] | None = None
+) -> dict[str, str]:
     """The parent environment without any MODEL_SERVER_*/Prometheus variables, plus ``settings``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_SERVER_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("MODEL_SERVER_") and k != "PROMETHEUS_MULTIPROC_DIR"
+    }
     env.update({f"MODEL_SERVER_{k.upper()}": str(v) for k, v in settings.items()})
     env.setdefault("MODEL_SERVER_CACHE_DIR", str(cache_dir))
     env.update(extra or {})
@@ -31,7 +37,9 @@ def server_env(settings: dict[str, Any], cache_dir: Path, extra: dict[str, str] 
 
 
 class ServerProcess:
-    def __init__(self, model_uri: str | Path, workdir: Path, extra_env: dict[str, str] | None = None, **settings: Any):
+    def __init__(
+        self, model_uri: str | Path, workdir: Path, extra_env: dict[str, str] | None = None, **settings: Any
+    ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         workdir.mkdir(parents=True, exist_ok=True)
@@ -64,7 +72,9 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode} before ready:\n{self.log()[-4000:]}")
+                raise RuntimeError(
+                    f"server exited with {self.proc.returncode} before ready:\n{self.log()[-4000:]}"
+                )
             try:
                 if requests.get(self.url + "/health/ready", timeout=1).status_code == 200:
                     self.ready_after = time.monotonic() - self.started_at

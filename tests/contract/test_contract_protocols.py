@@ -24,7 +24,9 @@ from tests.contract.contract_matching import (
 
 pytestmark = pytest.mark.xdist_group("model_server")
 
-CASES = [case for protocol in ("native", "kserve_v1", "kserve_v2", "sagemaker") for case in load_cases(protocol)]
+CASES = [
+    case for protocol in ("native", "kserve_v1", "kserve_v2", "sagemaker") for case in load_cases(protocol)
+]
 
 
 def send(server: Any, request: dict[str, Any], reference: Any, request_id: str) -> requests.Response:
