@@ -68,10 +68,122 @@ def places_table(root: Path) -> str:
     return _table(["File (`{env}`: each environment; `**`: any folder)", "Names it holds"], rows)
 
 
+# --------------------------------------------------------------------------- serving benchmark
+BENCH_RESULTS = Path("benchmarks/serving/results")
+MODEL_NAMES = {"logistic": "logistic regression", "hgb": "histogram gradient boosting"}
+
+
+def latest_benchmark(root: Path) -> Path:
+    """The newest committed results file (their names sort by UTC start time)."""
+    found = sorted((root / BENCH_RESULTS).glob("serving-*.json"))
+    if not found:
+        raise ValueError(f"no results in {BENCH_RESULTS}/: run `make bench-serving` and commit them")
+    return found[-1]
+
+
+def _bench(root: Path) -> tuple[Path, dict]:
+    import json
+
+    path = latest_benchmark(root)
+    return path, json.loads(path.read_text(encoding="utf-8"))
+
+
+def serving_benchmark_setup(root: Path) -> str:
+    """Where and how the figures below were measured, from the results file's meta block."""
+    path, data = _bench(root)
+    meta = data["meta"]
+    versions = meta.get("library_versions", {})
+    servers = sorted({v.get("server", "?") for v in meta.get("targets", {}).values()})
+    lines = [
+        f"- **Results file**: [`{path.name}`](../{BENCH_RESULTS}/{path.name}), started "
+        f"{meta.get('started_utc', '?')} at commit `{str(meta.get('git_commit', '?'))[:12]}`.",
+        f"- **Machine**: {meta.get('cpus', '?')} CPUs, {meta.get('platform', '?')}, Python {meta.get('python', '?')}; "
+        f"1-minute load average {meta['loadavg_start'][0]:.2f} at the start and {meta['loadavg_end'][0]:.2f} "
+        "at the end (the machine was shared, so absolute figures are lower than on a quiet one).",
+        f"- **Load**: `wrk` with {meta.get('wrk_threads', 1)} thread, {meta.get('rounds', '?')} interleaved "
+        f"rounds of {meta.get('seconds_per_run', '?')} s per cell, {', '.join(str(c) for c in meta.get('connections', []))} "
+        f"keep-alive connections, 1 or {meta.get('batch_rows', '?')} rows per request.",
+        f"- **Servers**: {', '.join(servers)}; the same fitted model in each, answers checked against "
+        "scikit-learn before measuring.",
+    ]
+    if versions:
+        shown = ", ".join(f"{k} {v}" for k, v in sorted(versions.items()) if isinstance(v, str))
+        if shown:
+            lines.append(f"- **Versions**: {shown}.")
+    if meta.get("note"):
+        lines.append(f"- **Note**: {meta['note']}")
+    return "\n".join(lines) + "\n"
+
+
+def serving_benchmark_figure(root: Path) -> str:
+    path, _ = _bench(root)
+    png = path.with_suffix(".png")
+    if not png.is_file():
+        raise ValueError(f"{png.relative_to(root)} is missing next to {path.name}")
+    rel = f"../{BENCH_RESULTS}/{png.name}"
+    return (
+        f"![Throughput (rows/s) and p99 latency against connections, per server and protocol, for each model "
+        f"and request size; from {path.name}]({rel})\n"
+    )
+
+
+def serving_benchmark_tables(root: Path) -> str:
+    """Median requests/s and p99 latency per target and cell, one table per model."""
+    _, data = _bench(root)
+    summary = data["summary"]
+    cells = sorted({(s["rows"], s["connections"]) for s in summary})
+    parts = []
+    for model in dict.fromkeys(s["model"] for s in summary):
+        items = [s for s in summary if s["model"] == model]
+        targets = list(dict.fromkeys(s["target"] for s in sorted(items, key=lambda s: s["target"])))
+        index = {(s["target"], s["rows"], s["connections"]): s for s in items}
+        header = ["Target", *(f"{r} row{'s' if r > 1 else ''}, {c} conn." for r, c in cells)]
+        rows = []
+        for target in targets:
+            row = [f"`{target}`"]
+            for r, c in cells:
+                s = index.get((target, r, c))
+                row.append(
+                    "-" if s is None else f"{s['requests_per_s']:,.0f} req/s, p99 {s['p99_ms']:.1f} ms"
+                )
+            rows.append(row)
+        parts.append(f"**{MODEL_NAMES.get(model, model)}** (median over rounds)\n\n" + _table(header, rows))
+    return "\n".join(parts)
+
+
+def serving_benchmark_ratios(root: Path) -> str:
+    """Ours against each other server, same protocol: throughput and p99 ratios, above 1 favours ours."""
+    import statistics
+
+    _, data = _bench(root)
+    ratios = data.get("ratios") or []
+    if not ratios:
+        raise ValueError("the results file has no ratios")
+    pairs = list(dict.fromkeys((r["ours"], r["theirs"]) for r in ratios))
+    rows = []
+    for ours, theirs in pairs:
+        items = [r for r in ratios if (r["ours"], r["theirs"]) == (ours, theirs)]
+        tp = [r["throughput_ratio"] for r in items]
+        p99 = [r["p99_ratio"] for r in items]
+        rows.append(
+            [
+                f"`{ours}` vs `{theirs}`",
+                str(len(items)),
+                f"{statistics.median(tp):.2f} ({min(tp):.2f} to {max(tp):.2f})",
+                f"{statistics.median(p99):.2f} ({min(p99):.2f} to {max(p99):.2f})",
+            ]
+        )
+    return _table(
+        [
+            "Pair (same protocol)",
+            "Cells",
+            "Throughput ours/theirs: median (range)",
+            "p99 theirs/ours: median (range)",
+        ],
+        rows,
+    )
+
+
 # --------------------------------------------------------------------------- filled in once their data exists
-def serving_benchmark(root: Path) -> str:
-    raise ValueError("benchmarks/serving/results is not there yet")
-
-
 def personas(root: Path) -> str:
     raise ValueError("the persona table is not there yet")

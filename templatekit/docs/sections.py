@@ -26,7 +26,10 @@ GENERATORS: dict[str, Callable[[Path], str]] = {
     "make-targets": generators.make_targets,
     "places": generators.places_table,
     "init-flags": generators.init_flags,
-    "serving-benchmark": generators.serving_benchmark,
+    "serving-benchmark-setup": generators.serving_benchmark_setup,
+    "serving-benchmark-figure": generators.serving_benchmark_figure,
+    "serving-benchmark-tables": generators.serving_benchmark_tables,
+    "serving-benchmark-ratios": generators.serving_benchmark_ratios,
     "personas": generators.personas,
 }
 
