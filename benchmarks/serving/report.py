@@ -23,6 +23,11 @@ COLOURS = {
 MODEL_LABELS = {"logistic": "logistic regression", "hgb": "hist gradient boosting"}
 
 
+def _median_or_none(values: Any) -> float | None:
+    present = [v for v in values if v is not None]
+    return round(statistics.median(present), 3) if present else None
+
+
 def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per (model, rows, connections, target): medians over rounds."""
     groups: dict[tuple[str, int, int, str], list[dict[str, Any]]] = defaultdict(list)
@@ -42,6 +47,10 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "rows_per_s": round(rps * rows, 1),
                 "p50_ms": round(statistics.median(r["latency_us"]["p50"] for r in items) / 1000, 2),
                 "p99_ms": round(statistics.median(r["latency_us"]["p99"] for r in items) / 1000, 2),
+                "server_cpu_ms_per_request": _median_or_none(
+                    r.get("server_cpu_ms_per_request") for r in items
+                ),
+                "other_cpu_share": _median_or_none(r.get("other_cpu_share") for r in items),
                 "errors": sum(r["error_count"] for r in items),
                 "spread": round(
                     (max(r["requests_per_s"] for r in items) - min(r["requests_per_s"] for r in items)) / rps,
@@ -61,7 +70,10 @@ def _index(summary: list[dict[str, Any]]) -> dict[tuple[str, int, int, str], dic
 def ratios(summary: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Throughput ours/theirs (>1: we serve more) and p99 theirs/ours (>1: our tail is shorter)."""
     index = _index(summary)
-    cells = sorted({(s["model"], s["rows"], s["connections"]) for s in summary})
+    order = {name: i for i, name in enumerate(MODEL_LABELS)}
+    cells = sorted(
+        {(s["model"], s["rows"], s["connections"]) for s in summary}, key=lambda c: (order.get(c[0], 99), c)
+    )
     out = []
     for model, rows, conns in cells:
         for ours, theirs in PAIRS:
@@ -77,6 +89,11 @@ def ratios(summary: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "theirs": theirs,
                     "throughput_ratio": round(a["requests_per_s"] / b["requests_per_s"], 2),
                     "p99_ratio": round(b["p99_ms"] / a["p99_ms"], 2),
+                    "cpu_per_request_ratio": round(
+                        b["server_cpu_ms_per_request"] / a["server_cpu_ms_per_request"], 2
+                    )
+                    if a.get("server_cpu_ms_per_request") and b.get("server_cpu_ms_per_request")
+                    else None,
                 }
             )
     return out
@@ -114,6 +131,24 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in cells)])
 
 
+def _cell(rows: int, conns: int) -> str:
+    return f"{rows}r c{conns}"
+
+
+def _matrix(items: list[dict[str, Any]], row_key: Any, value: str, fmt: str = "{:.2f}") -> tuple[list, list]:
+    """Rows keyed by ``row_key(item)``, one column per (rows, connections) cell."""
+    cells = sorted({(i["rows"], i["connections"]) for i in items})
+    grid: dict[str, dict[tuple[int, int], Any]] = {}
+    for item in items:
+        grid.setdefault(row_key(item), {})[(item["rows"], item["connections"])] = item.get(value)
+    headers = ["", *(_cell(*c) for c in cells)]
+    body = [
+        [name, *("-" if values.get(c) is None else fmt.format(values[c]) for c in cells)]
+        for name, values in grid.items()
+    ]
+    return headers, body
+
+
 def format_tables(
     summary: list[dict[str, Any]], pair_ratios: list[dict[str, Any]], by_model: list[dict[str, Any]]
 ) -> str:
@@ -128,6 +163,10 @@ def format_tables(
                 f"{s['rows_per_s']:.0f}",
                 f"{s['p50_ms']:.2f}",
                 f"{s['p99_ms']:.2f}",
+                "-"
+                if s.get("server_cpu_ms_per_request") is None
+                else f"{s['server_cpu_ms_per_request']:.2f}",
+                "-" if s.get("other_cpu_share") is None else f"{s['other_cpu_share']:.0%}",
                 s["errors"],
                 f"{s['spread']:.0%}" if s["spread"] is not None else "-",
             ]
@@ -136,40 +175,20 @@ def format_tables(
         ]
         rows.sort(key=lambda r: (r[1], r[2], r[0]))
         parts.append(f"== {MODEL_LABELS.get(model, model)}: medians over rounds")
-        parts.append(
-            _table(
-                ["target", "rows", "conns", "req/s", "rows/s", "p50 ms", "p99 ms", "errors", "spread"], rows
-            )
-        )
+        headers = ["target", "rows", "conns", "req/s", "rows/s", "p50 ms", "p99 ms", "cpu ms/req", "others"]
+        parts.append(_table([*headers, "errors", "spread"], rows))
+    pair_name = lambda r: f"{r['model']}: {r['ours']} / {r['theirs']}"  # noqa: E731
     if pair_ratios:
-        parts.append("== ratios: throughput ours/theirs (x), p99 latency theirs/ours (x); >1 favours ours")
-        parts.append(
-            _table(
-                ["model", "rows", "conns", "ours vs theirs", "throughput", "p99"],
-                [
-                    [
-                        r["model"],
-                        r["rows"],
-                        r["connections"],
-                        f"{r['ours']} vs {r['theirs']}",
-                        f"{r['throughput_ratio']:.2f}",
-                        f"{r['p99_ratio']:.2f}",
-                    ]
-                    for r in pair_ratios
-                ],
-            )
-        )
+        for value, title in (
+            ("throughput_ratio", "throughput, ours / theirs (requests/s; rows/s for the same rows)"),
+            ("p99_ratio", "p99 latency, theirs / ours"),
+            ("cpu_per_request_ratio", "server CPU time per request, theirs / ours"),
+        ):
+            parts.append(f"== {title}: above 1 favours ours; columns are rows per request and connections")
+            parts.append(_table(*_matrix(pair_ratios, pair_name, value)))
     if by_model:
-        parts.append("== gradient boosting throughput / logistic throughput (1.00 = no slowdown)")
-        parts.append(
-            _table(
-                ["target", "rows", "conns", "hgb/logistic"],
-                [
-                    [r["target"], r["rows"], r["connections"], f"{r['hgb_over_logistic']:.2f}"]
-                    for r in sorted(by_model, key=lambda r: (r["rows"], r["connections"], r["target"]))
-                ],
-            )
-        )
+        parts.append("== gradient boosting throughput / logistic throughput, per target (1.00 = no slowdown)")
+        parts.append(_table(*_matrix(by_model, lambda r: r["target"], "hgb_over_logistic")))
     return "\n\n".join(parts)
 
 

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.serving import payloads, report, servers
+from benchmarks.serving.cpu import CpuMeter
 from benchmarks.serving.models import build_models, check_versions
 from benchmarks.serving.wrk import run_wrk, wrk_binary
 
@@ -253,12 +254,23 @@ def main(argv: list[str] | None = None) -> int:
         eta = len(schedule) * (args.seconds + 0.3)
         print(f"{len(schedule)} runs of {args.seconds:g} s: about {eta / 60:.1f} min", flush=True)
         runs = []
+        ncpu = os.cpu_count() or 1
         for i, (r, model, size, conns, target) in enumerate(schedule):
             server_name, protocol, variant = TARGETS[target]
             server = running[(server_name, model)]
             url = server.base_url + route(protocol, model_name)
             before = loadavg()[0]
+            assert server.process is not None
+            meter = CpuMeter(server.process.pid).start()
             figures = run_wrk(url, bodies[(model, variant, size)], conns, args.seconds)
+            figures.update(meter.stop())
+            served = figures["requests"] - figures["errors"]["status"]
+            figures["server_cpu_ms_per_request"] = (
+                round(figures["server_cpu_s"] * 1000 / served, 3) if served else None
+            )
+            figures["other_cpu_share"] = round(
+                figures["other_cpu_s"] / (figures["duration_us"] / 1e6) / ncpu, 3
+            )
             figures.update(
                 round=r, model=model, rows=size, connections=conns, target=target, loadavg_1m=before
             )
@@ -266,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"[{i + 1:3d}/{len(schedule)}] round {r} {model:8s} {size:3d} rows c={conns:<3d} {target:20s}"
                 f" {figures['requests_per_s']:8.0f} req/s  p99 {figures['latency_us']['p99'] / 1000:7.2f} ms"
-                f"  errors {figures['error_count']}  load {before:.2f}",
+                f"  cpu/req {figures['server_cpu_ms_per_request']} ms  errors {figures['error_count']}"
+                f"  others' cpu {figures['other_cpu_share']:.0%}  load {before:.2f}",
                 flush=True,
             )
     finally:
