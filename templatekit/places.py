@@ -123,6 +123,8 @@ PLACES: tuple[Place, ...] = (
     *words("terraform/**/*.hcl", "aws_account_id", "project"),  # state bucket and lock table names
     *words("terraform/**/*.tf", "image", "github_repository", "aws_account_id", "aws_region", "project"),
     *words("k8s/README.md", "image", "github_repository", "aws_account_id", "project"),
+    # README badges and links
+    *words("README.md", "github_repository", "image", "project"),
     # examples in the docs (not model_name: the docs also speak of the penguins data set)
     *words("docs/*.md", "image", "github_repository", "aws_account_id", "project"),
     # tests that assert the deployed names (the rest read project.yaml or use made-up names)
