@@ -153,7 +153,8 @@ def format_tables(
     summary: list[dict[str, Any]], pair_ratios: list[dict[str, Any]], by_model: list[dict[str, Any]]
 ) -> str:
     parts = []
-    for model in dict.fromkeys(s["model"] for s in summary):
+    order = {name: i for i, name in enumerate(MODEL_LABELS)}
+    for model in sorted(dict.fromkeys(s["model"] for s in summary), key=lambda m: order.get(m, 99)):
         rows = [
             [
                 s["target"],
@@ -199,7 +200,8 @@ def plot(summary: list[dict[str, Any]], path: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    models = list(dict.fromkeys(s["model"] for s in summary))
+    order = {name: i for i, name in enumerate(MODEL_LABELS)}
+    models = sorted(dict.fromkeys(s["model"] for s in summary), key=lambda m: order.get(m, 99))
     sizes = sorted({s["rows"] for s in summary})
     targets = list(dict.fromkeys(s["target"] for s in summary))
     styles = {
