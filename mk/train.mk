@@ -16,9 +16,8 @@ train-force: venv ## Rerun every stage (dvc repro --force); the model digest mus
 	@$(PY) -m training.summary
 
 .PHONY: metrics
-metrics: venv ## Show held-out metrics, and how they differ from the last commit
+metrics: venv ## Show the held-out metrics of the last run (reports/metrics.json)
 	@$(DVC) metrics show
-	@$(DVC) metrics diff HEAD
 
 .PHONY: plots
 plots: venv ## Render ROC, precision-recall and confusion-matrix plots to reports/html/index.html
