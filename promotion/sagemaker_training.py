@@ -253,7 +253,7 @@ def run_local(
     request: Mapping[str, Any],
     root: Path,
     s3: Any,
-    train_cmd: Sequence[str] = (str(TRAIN_ENTRYPOINT),),
+    train_cmd: Sequence[str] = (sys.executable, str(TRAIN_ENTRYPOINT)),
     upload: bool = True,
     timeout_s: float = 600.0,
 ) -> dict[str, Any]:
