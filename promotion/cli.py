@@ -34,6 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--model-uri", help="kserve: the InferenceService storageUri (default: the overlay's)"
     )
+    parser.add_argument(
+        "--model-package-arn",
+        help="sagemaker: the Approved model package version to deploy, when several hold this image",
+    )
+    parser.add_argument("--asg-name", help="asg: the Auto Scaling group (default: <project>-<environment>)")
     return parser
 
 
@@ -50,7 +55,11 @@ def parse_request(argv: Sequence[str] | None = None) -> tuple[str, Request]:
         parser.error(f"--image: {exc}")
     if args.timeout <= 0:
         parser.error("--timeout must be positive")
-    options = {key: value for key in ("metadata", "model_uri") if (value := getattr(args, key))}
+    options = {
+        key: value
+        for key in ("metadata", "model_uri", "model_package_arn", "asg_name")
+        if (value := getattr(args, key))
+    }
     return args.target, Request(
         image=image,
         environment=args.environment,

@@ -251,3 +251,14 @@ def test_already_on_the_digest_only_checks_health():
     fake.versions[1] = b64(SCRIPT.replace(OLD, NEW))
     outcome = run(fake)
     assert outcome.details["unchanged"] is True and fake.calls == []
+
+
+def test_cli_passes_the_group_name():
+    from promotion.cli import parse_request
+
+    target, request = parse_request(
+        ["--target", "asg", "--environment", "staging", "--image", str(IMAGE), "--asg-name", "my-group"]
+    )
+    assert target == "asg" and asg.settings(request).group_name == "my-group"
+    _, default = parse_request(["--target", "asg", "--environment", "production", "--image", str(IMAGE)])
+    assert asg.settings(default).group_name == f"{aws.project()['project']}-production"

@@ -329,3 +329,24 @@ def test_first_deploy_smoke_failure_has_nothing_to_roll_back_to():
     with pytest.raises(PromotionError, match="first deploy, so there is no previous config"):
         deploy(fake)
     assert "delete_endpoint" not in names(fake)
+
+
+def test_cli_passes_the_chosen_model_package(monkeypatch, capsys):
+    from promotion.cli import main, parse_request
+
+    arn = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/mlops-template-penguins/3"
+    argv = [
+        "--target",
+        "sagemaker",
+        "--environment",
+        "staging",
+        "--image",
+        str(IMAGE),
+        "--model-package-arn",
+        arn,
+    ]
+    _, request = parse_request(argv)
+    assert request.options["model_package_arn"] == arn
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    assert main([*argv, "--dry-run"]) == 0
+    assert f"(named: {arn})" in capsys.readouterr().out
