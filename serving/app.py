@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, model: Predictor | None = None)
         from serving.store import load_predictor
 
         model = load_predictor(settings)
+    model = model.with_row_limit(settings.max_rows)
     app = Flask("serving")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     metrics = Metrics(model.name, model.version, model.digest)

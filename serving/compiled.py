@@ -221,6 +221,8 @@ def _compile_transformer(step: Any, kind: _Kind, names: Sequence[str]) -> tuple[
             more, kind = _compile_transformer(sub, kind, names)
             steps.extend(more)
         return steps, kind
+    if _is_identity(step):
+        return [], kind
     if isinstance(step, SimpleImputer):
         fn, kind = _compile_imputer(step, kind)
         return [fn], kind
@@ -243,6 +245,13 @@ def _compile_transformer(step: Any, kind: _Kind, names: Sequence[str]) -> tuple[
         )
         return [*pre, fn], _Kind("array", True)
     raise Unsupported(f"transformer {type(step).__name__}")
+
+
+def _is_identity(step: Any) -> bool:
+    """A fitted ColumnTransformer stores "passthrough" as a FunctionTransformer without a function."""
+    from sklearn.preprocessing import FunctionTransformer
+
+    return isinstance(step, FunctionTransformer) and step.func is None
 
 
 @dataclass
@@ -272,7 +281,7 @@ def _compile_column_transformer(ct: Any, schema: InputSchema) -> Callable[[Batch
             )
         numeric = all(schema.by_name[c].is_numeric for c in cols)
         start = _Kind("array" if numeric else "columns", numeric)
-        if transformer == "passthrough":
+        if transformer == "passthrough" or _is_identity(transformer):
             if not numeric:
                 raise Unsupported(f"passthrough of non-numeric columns in branch {name!r}")
             steps: list[Step] = []

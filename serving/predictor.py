@@ -9,9 +9,11 @@ scikit-learn, through a DataFrame built like the training data.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import random
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,7 +189,9 @@ class Predictor:
             else:
                 data[name] = pd.Series([np.nan if v is None else v for v in values], dtype=object)
         frame = pd.DataFrame(data, columns=self._frame_columns)
-        return np.asarray(self.model.predict_proba(frame), dtype=np.float64)
+        with warnings.catch_warnings():  # e.g. "unknown categories encoded as zeros": expected, not news
+            warnings.simplefilter("ignore", UserWarning)
+            return np.asarray(self.model.predict_proba(frame), dtype=np.float64)
 
     def _labels(self, proba: np.ndarray) -> list[str]:
         return self._class_array[np.argmax(proba, axis=1)].tolist()
@@ -203,6 +207,14 @@ class Predictor:
         """Always through scikit-learn (for tests and the in-process benchmark)."""
         proba = self._sklearn_proba(batch)
         return Prediction(self._labels(proba), proba)
+
+    def with_row_limit(self, max_rows: int) -> Predictor:
+        """The same verified model with another per-request row limit (a shallow copy)."""
+        if max_rows == self.schema.max_rows:
+            return self
+        other = copy.copy(self)
+        other.schema = InputSchema(self.schema.features, self.schema.unknown_categories, max_rows=max_rows)
+        return other
 
     # ------------------------------------------------------------------ description
     def summary(self) -> dict[str, Any]:
