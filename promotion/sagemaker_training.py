@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -249,6 +250,44 @@ def tar_model_dir(model_dir: Path, out: Path) -> Path:
     return out
 
 
+def _lay_out_and_train(
+    root: Path,
+    hyperparameters: Mapping[str, str],
+    channel_types: Mapping[str, str],
+    env: Mapping[str, str],
+    train_cmd: Sequence[str],
+    timeout_s: float,
+) -> str:
+    """Write SageMaker's config files under ``root`` (channels already in place), run ``train``."""
+    for sub in ("input/config", "model", "output/data"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    channels = {
+        name: {
+            "ContentType": ctype,
+            "TrainingInputMode": "File",
+            "S3DistributionType": "FullyReplicated",
+            "RecordWrapperType": "None",
+        }
+        for name, ctype in channel_types.items()
+    }
+    config = root / "input" / "config"
+    (config / "hyperparameters.json").write_text(json.dumps(dict(hyperparameters)))
+    (config / "inputdataconfig.json").write_text(json.dumps(channels))
+    (config / "resourceconfig.json").write_text(
+        json.dumps({"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"})
+    )
+    full_env = {**os.environ, "OPT_ML_ROOT": str(root), **env}
+    proc = subprocess.run(
+        list(train_cmd), env=full_env, capture_output=True, text=True, timeout=timeout_s, check=False
+    )
+    log = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        failure = root / "output" / "failure"
+        reason = failure.read_text() if failure.exists() else log[-2000:]
+        raise PromotionError(f"train exited {proc.returncode}: {reason.strip()}")
+    return log
+
+
 def run_local(
     request: Mapping[str, Any],
     root: Path,
@@ -257,42 +296,23 @@ def run_local(
     upload: bool = True,
     timeout_s: float = 600.0,
 ) -> dict[str, Any]:
-    """Run ``request``'s container contract here under ``root`` (standing for /opt/ml).
+    """Run ``request``'s container contract here under ``root`` (standing for /opt/ml): fetch each S3
+    channel, write the config files, run ``train``, upload model.tar.gz where SageMaker would.
 
-    Returns ``{"model_dir", "model_data_url", "returncode", "log"}``. Raises PromotionError with the
-    contents of ``output/failure`` when ``train`` fails.
+    ``request`` may be the CreateTrainingJob request or the DescribeTrainingJob answer. Returns
+    ``{"model_dir", "model_data_url", "log"}``; raises PromotionError with output/failure's text.
     """
-    for sub in ("input/config", "model", "output/data"):
-        (root / sub).mkdir(parents=True, exist_ok=True)
-    channels = {}
+    types = {}
     for channel in request["InputDataConfig"]:
         name = channel["ChannelName"]
         source = channel["DataSource"]["S3DataSource"]["S3Uri"]
-        n = _download_prefix(source, root / "input" / "data" / name, s3)
-        if n == 0:
+        if _download_prefix(source, root / "input" / "data" / name, s3) == 0:
             raise PromotionError(f"channel {name}: no objects under {source}")
-        channels[name] = {
-            "ContentType": channel.get("ContentType", ""),
-            "TrainingInputMode": channel.get("InputMode", "File"),
-            "S3DistributionType": "FullyReplicated",
-            "RecordWrapperType": "None",
-        }
-    config = root / "input" / "config"
-    (config / "hyperparameters.json").write_text(json.dumps(request.get("HyperParameters", {})))
-    (config / "inputdataconfig.json").write_text(json.dumps(channels))
-    (config / "resourceconfig.json").write_text(
-        json.dumps({"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"})
+        types[name] = channel.get("ContentType", "")
+    log = _lay_out_and_train(
+        root, request.get("HyperParameters", {}), types, request.get("Environment", {}), train_cmd, timeout_s
     )
-    env = {**os.environ, "OPT_ML_ROOT": str(root), **request.get("Environment", {})}
-    proc = subprocess.run(
-        list(train_cmd), env=env, capture_output=True, text=True, timeout=timeout_s, check=False
-    )
-    log = proc.stdout + proc.stderr
-    if proc.returncode != 0:
-        failure = root / "output" / "failure"
-        reason = failure.read_text() if failure.exists() else log[-2000:]
-        raise PromotionError(f"train exited {proc.returncode}: {reason.strip()}")
-    result: dict[str, Any] = {"model_dir": str(root / "model"), "returncode": 0, "log": log}
+    result: dict[str, Any] = {"model_dir": str(root / "model"), "log": log}
     if upload:
         url = model_artifact_uri(request)
         with tempfile.TemporaryDirectory() as tmp:
@@ -301,6 +321,27 @@ def run_local(
             s3.upload_file(str(archive), bucket, key)
         result["model_data_url"] = url
     return result
+
+
+def run_local_files(
+    root: Path,
+    data: Path,
+    schema: Path,
+    hyperparameters: Mapping[str, str],
+    settings: SageMakerSettings,
+    train_cmd: Sequence[str] = (sys.executable, str(TRAIN_ENTRYPOINT)),
+    timeout_s: float = 600.0,
+) -> dict[str, Any]:
+    """The same contract with local files as channels: no AWS at all (``make sagemaker-train-local``)."""
+    for name, source in ((settings.training.channel, data), (SCHEMA_CHANNEL, schema)):
+        dest = root / "input" / "data" / name
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, dest / source.name)
+    types = {settings.training.channel: settings.training.content_type, SCHEMA_CHANNEL: "application/x-yaml"}
+    log = _lay_out_and_train(
+        root, hyperparameters, types, {"GIT_COMMIT": _git_commit()}, train_cmd, timeout_s
+    )
+    return {"model_dir": str(root / "model"), "log": log}
 
 
 # --------------------------------------------------------------------------- CLI
@@ -316,7 +357,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--schema", default=str(SCHEMA_FILE), help="s3:// prefix or local schema.yaml")
     parser.add_argument("--params", default=str(PARAMS_FILE), help="hyperparameter file (params.yaml)")
     parser.add_argument("--dry-run", action="store_true", help="print the request; call nothing")
-    parser.add_argument("--local", metavar="DIR", help="run the container contract here, not on SageMaker")
+    parser.add_argument(
+        "--local",
+        metavar="DIR",
+        help="run the container contract here, DIR standing for /opt/ml (local --data/--schema: no AWS)",
+    )
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for the job")
     parser.add_argument("--no-wait", action="store_true", help="return once the job is created")
     return parser
@@ -350,6 +395,10 @@ def main(argv: Sequence[str] | None = None, clients: aws.Clients | None = None) 
             )
             aws.validate_request("sagemaker", "CreateTrainingJob", request)
             print(json.dumps(request, indent=2, sort_keys=True))
+            return 0
+        if args.local and not any(v.startswith("s3://") for v in sources.values()):
+            result = run_local_files(Path(args.local), Path(args.data), Path(args.schema), hyper, settings)
+            print(json.dumps({"model_dir": result["model_dir"]}, indent=2))
             return 0
         clients = clients or aws.Clients()
         uris = {

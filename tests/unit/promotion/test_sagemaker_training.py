@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib.machinery
 import importlib.util
 import json
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -161,3 +163,42 @@ def test_dry_run_prints_a_valid_request_without_calling_aws(monkeypatch, capsys)
 def test_cli_refuses_a_tag(capsys):
     assert st.main(["--environment", "staging", "--image", "ghcr.io/x/y:latest", "--data", "s3://b/d/"]) == 1
     assert "not pinned by digest" in capsys.readouterr().err
+
+
+PROBE = """
+import json, os, pathlib, sys
+root = pathlib.Path(os.environ["OPT_ML_ROOT"])
+seen = {
+    "hyperparameters": json.loads((root / "input/config/hyperparameters.json").read_text()),
+    "channels": json.loads((root / "input/config/inputdataconfig.json").read_text()),
+    "files": sorted(str(p.relative_to(root)) for p in (root / "input/data").rglob("*") if p.is_file()),
+}
+(root / "model" / "seen.json").write_text(json.dumps(seen))
+if seen["hyperparameters"].get("fail"):
+    (root / "output" / "failure").write_text("ValueError: asked to fail")
+    sys.exit(1)
+"""
+
+
+def test_local_files_are_laid_out_as_sagemaker_does(tmp_path):
+    data, schema = tmp_path / "penguins.csv", aws.REPO / "data" / "schema.yaml"
+    data.write_text("a,b\n1,2\n")
+    root = tmp_path / "opt_ml"
+    hyper = {"train.estimator": '"logistic_regression"'}
+    result = st.run_local_files(
+        root, data, schema, hyper, load("staging"), train_cmd=[sys.executable, "-c", PROBE]
+    )
+    seen = json.loads((Path(result["model_dir"]) / "seen.json").read_text())
+    assert seen["hyperparameters"] == hyper
+    assert set(seen["channels"]) == {"train", "schema"}
+    assert seen["channels"]["train"]["ContentType"] == "text/csv"
+    assert seen["files"] == ["input/data/schema/schema.yaml", "input/data/train/penguins.csv"]
+    with pytest.raises(PromotionError, match="train exited 1: ValueError: asked to fail"):
+        st.run_local_files(
+            tmp_path / "again",
+            data,
+            schema,
+            {"fail": "1"},
+            load("staging"),
+            train_cmd=[sys.executable, "-c", PROBE],
+        )
