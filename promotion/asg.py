@@ -8,7 +8,7 @@ Steps (``plan`` prints them; nothing is called in a dry run):
 3. start an instance refresh whose desired configuration is the new version (the group switches to it
    only when the refresh succeeds), and wait for it;
 4. check every in-service instance runs the new version, is healthy, and is ``healthy`` in each of the
-   group's ALB target groups;
+   group's ALB target groups; then make the new version the template's default;
 5. on any failure: cancel the refresh, pin the group to the previous version and refresh back to it.
 """
 
@@ -47,9 +47,13 @@ class AsgSettings:
 
 
 def settings(request: Request) -> AsgSettings:
-    """Group name ``<project>-<environment>`` (Terraform's naming) unless ``asg_name`` is given."""
-    name = request.options.get("asg_name") or f"{aws.project()['project']}-{request.environment}"
+    """Group ``<project>-<environment>-serving`` (terraform/modules/serving_asg) unless ``asg_name`` is given."""
+    name = request.options.get("asg_name") or group_name(request.environment)
     return AsgSettings(group_name=str(name))
+
+
+def group_name(environment: str) -> str:
+    return f"{aws.project()['project']}-{environment}-serving"
 
 
 # --------------------------------------------------------------------------- user data (pure)
@@ -142,7 +146,7 @@ def plan(request: Request) -> Plan:
         f"max {s.max_healthy_percentage}%, skip matching)",
         f"wait up to {request.timeout_s:.0f}s for the refresh to succeed",
         "check every in-service instance runs N+1 and is Healthy, and is healthy in each ALB target group "
-        f"(up to {s.health_wait_s:.0f}s)",
+        f"(up to {s.health_wait_s:.0f}s); then make N+1 the template's default version",
         "on failure: cancel the refresh, pin the group to version N, refresh back to N, report failure",
     ]
     rendered = [f"## {k}\n{json.dumps(v, indent=2, sort_keys=True)}" for k, v in documents.items()]
@@ -391,4 +395,6 @@ def promote(
             raise PromotionError(f"{exc}; rollback to version {previous} failed too: {again}") from exc
         how = f"refresh {back}" if back else "no instance had been replaced"
         raise PromotionError(f"{exc}; rolled back to launch template version {previous} ({how})") from exc
+    # Only now, with the fleet healthy on it: launches that take the template's default get this digest.
+    ec2.modify_launch_template(LaunchTemplateId=template_id, DefaultVersion=str(version))
     return Outcome(TARGET, request.environment, str(request.image), succeeded=True, details=details)

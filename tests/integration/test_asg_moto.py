@@ -266,6 +266,13 @@ def fleet(world) -> tuple[str, set[str], dict[str, str]]:
     )
 
 
+def default_version(world) -> int:
+    templates = world["ec2"].describe_launch_templates(LaunchTemplateIds=[world["template"]])[
+        "LaunchTemplates"
+    ]
+    return int(templates[0]["DefaultVersionNumber"])
+
+
 def user_data(world, version: str) -> str:
     data = world["ec2"].describe_launch_template_versions(
         LaunchTemplateId=world["template"], Versions=[version]
@@ -310,6 +317,7 @@ def test_promotion_moves_the_fleet_to_a_new_version_with_the_digest(world):
     group_version, versions, health = fleet(world)
     assert group_version == "2" and versions == {"2"}
     assert len(health) == 2 and set(health.values()) == {"healthy"}
+    assert default_version(world) == 2
 
 
 def test_a_failed_refresh_rolls_the_fleet_back(world):
@@ -322,6 +330,7 @@ def test_a_failed_refresh_rolls_the_fleet_back(world):
     group_version, versions, health = fleet(world)
     assert group_version == "1" and versions == {"1"}
     assert set(health.values()) == {"healthy"}
+    assert default_version(world) == 1
 
 
 def test_an_unhealthy_target_after_the_refresh_rolls_back(world):

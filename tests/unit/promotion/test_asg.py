@@ -62,7 +62,7 @@ def test_requests_are_valid_for_the_real_apis():
 def test_plan_is_offline_and_names_the_group(monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
     text = asg.plan(Request(image=IMAGE, environment="production")).render()
-    assert f"{aws.project()['project']}-production" in text
+    assert f"{aws.project()['project']}-production-serving" in text
     assert NEW in text and "StartInstanceRefresh" in text and "roll" in text
 
 
@@ -144,6 +144,9 @@ class FakeAws:
             ]
         }
 
+    def modify_launch_template(self, **kw):
+        self.calls.append(("modify_launch_template", kw))
+
     def create_launch_template_version(self, **kw):
         self.calls.append(("create_launch_template_version", kw))
         number = max(self.versions) + 1
@@ -189,7 +192,12 @@ def test_success_creates_a_version_and_refreshes_to_it():
     fake = FakeAws(["Successful"])
     outcome = run(fake)
     assert outcome.succeeded and outcome.details["version"] == 2 and outcome.details["previous_digest"] == OLD
-    assert names(fake) == ["create_launch_template_version", "start_instance_refresh"]
+    assert names(fake) == [
+        "create_launch_template_version",
+        "start_instance_refresh",
+        "modify_launch_template",
+    ]
+    assert fake.calls[2][1] == {"LaunchTemplateId": "lt-1", "DefaultVersion": "2"}
     created = fake.calls[0][1]
     assert created["SourceVersion"] == "1" and created["VersionDescription"] == f"image {NEW}"
     assert NEW in asg.decode_user_data(fake.versions[2])[0]
@@ -261,4 +269,4 @@ def test_cli_passes_the_group_name():
     )
     assert target == "asg" and asg.settings(request).group_name == "my-group"
     _, default = parse_request(["--target", "asg", "--environment", "production", "--image", str(IMAGE)])
-    assert asg.settings(default).group_name == f"{aws.project()['project']}-production"
+    assert asg.settings(default).group_name == f"{aws.project()['project']}-production-serving"
