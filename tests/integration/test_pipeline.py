@@ -18,10 +18,11 @@ from training.artifact import file_digest, load_artifact
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("training-pipeline"), pytest.mark.timeout(900)]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def reproduced(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the repository after one full `dvc repro` (shared by this module; only rerun in place
-    by the determinism test, which must leave the same bytes)."""
+    """A copy of the repository after one full `dvc repro`, built once per session: pytest-xdist may
+    interleave other modules' tests on this worker, which would rebuild a module-scoped fixture. Only the
+    determinism test reruns it in place, and it must leave the same bytes."""
     repo = copy_pipeline_repo(tmp_path_factory.mktemp("pipeline") / "repo")
     dvc(repo, "repro")
     return repo
