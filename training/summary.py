@@ -1,6 +1,6 @@
 """Print where the pipeline's artifact, metrics and plots are (used by `make train`).
 
-    python -m training.summary [--model models] [--metrics reports/metrics.json] [--plots reports/plots]
+python -m training.summary [--model models] [--metrics reports/metrics.json] [--plots reports/plots]
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ def summary(model: Path, metrics: Path, plots: Path) -> str:
     ]
     if metrics.is_file():
         values = json.loads(metrics.read_text(encoding="utf-8"))
-        shown = ", ".join(f"{k}={v}" for k, v in values.items() if k in ("accuracy", "f1_macro", "roc_auc_ovr"))
+        shown = ", ".join(
+            f"{k}={v}" for k, v in values.items() if k in ("accuracy", "f1_macro", "roc_auc_ovr")
+        )
         lines.append(f"metrics: {metrics.resolve()} ({shown})")
     files = sorted(p.name for p in plots.glob("*.csv")) if plots.is_dir() else []
     if files:
