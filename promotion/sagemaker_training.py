@@ -185,12 +185,13 @@ def model_artifact_uri(request: Mapping[str, Any]) -> str:
 def upload_file(path: Path, kind: str, settings: SageMakerSettings, s3: Any) -> str:
     """Upload a local file under a content-addressed prefix; return that prefix (a channel's S3Uri).
 
-    ``s3://<bucket>/<kind>/<model>/<sha256>/<file name>``: the same bytes always land in the same place,
-    and a job's channel can never change under it.
+    ``s3://<bucket>/models/<model>/inputs/<kind>/<sha256>/<file name>``: the same bytes always land in the
+    same place, so a job's channel can never change under it; and it stays inside ``models/``, the
+    prefix terraform/modules/iam lets the training roles write.
     """
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    prefix = f"{kind}/{aws.project()['model_name']}/{digest}"
+    prefix = f"models/{aws.project()['model_name']}/inputs/{kind}/{digest}"
     s3.put_object(Bucket=settings.artifact_bucket, Key=f"{prefix}/{path.name}", Body=data)
     return f"s3://{settings.artifact_bucket}/{prefix}/"
 

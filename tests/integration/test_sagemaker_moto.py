@@ -172,6 +172,10 @@ def test_training_job_runs_our_image_on_the_s3_channels(world):
     assert job["RoleArn"] == settings.execution_role_arn
     channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in job["InputDataConfig"]}
     assert set(channels) == {"train", "schema"}
+    # Inputs and outputs stay under models/, the prefix terraform/modules/iam lets training roles write.
+    inside = f"s3://{settings.artifact_bucket}/models/"
+    assert all(uri.startswith(inside) for uri in channels.values())
+    assert job["OutputDataConfig"]["S3OutputPath"].startswith(inside)
     s3 = world["clients"]("s3")
     listed = s3.list_objects_v2(Bucket=settings.artifact_bucket, Prefix=channels["train"].split("/", 3)[3])
     assert [o["Key"].rsplit("/", 1)[1] for o in listed["Contents"]] == ["penguins.csv"]
