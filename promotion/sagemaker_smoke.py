@@ -15,17 +15,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from promotion.base import PromotionError
+from promotion.smoke import examples as recorded_rows
 
 TOLERANCE = 1e-4
 JSON, CSV = "application/json", "text/csv"
 
 
 def examples(meta: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[str], list[list[float]]]:
-    ex = meta.get("examples") or {}
-    rows, labels = ex.get("rows") or [], [str(v) for v in ex.get("labels") or []]
-    if not rows or len(rows) != len(labels):
-        raise PromotionError("metadata.json has no usable examples (rows with labels) for a smoke test")
-    return rows, labels, ex.get("probabilities") or []
+    """(rows, labels, probabilities); rows and labels checked by the shared ``promotion.smoke``."""
+    rows, labels = recorded_rows(meta)
+    return rows, labels, list((meta.get("examples") or {}).get("probabilities") or [])
 
 
 def encode_rows(meta: Mapping[str, Any], content_type: str) -> bytes:

@@ -24,6 +24,7 @@ from promotion import sagemaker_registry as registry
 from promotion import sagemaker_smoke as smoke
 from promotion import sagemaker_training as st
 from tests.conftest import REPO, free_port
+from tests.integration.test_container import image  # noqa: F401  (the real image, built once per worker)
 from training.artifact import file_digest, load_artifact
 
 # One worker runs the whole module: the trained artifact and the server are shared, and the last
@@ -304,6 +305,64 @@ def test_dockerfile_and_serve_agree_on_the_model_dir():
 
 
 def test_serve_stops_cleanly_on_sigterm(served):
-    """Last in the module on purpose: it stops the shared server (SageMaker stops containers this way)."""
+    """After every other test of the shared server on purpose: it stops it (as SageMaker stops containers)."""
     _, _, server = served
     assert stop(server) == 0
+
+
+# --------------------------------------------------------------------------- the same, inside the real image
+# In the worker that builds the image for tests/integration/test_container.py (its fixture, imported).
+@pytest.mark.container
+@pytest.mark.xdist_group("container")
+def test_train_then_serve_inside_the_image(image, tmp_path):  # noqa: F811
+    """`docker run IMAGE train` then `docker run IMAGE serve`, as SageMaker runs them: /opt/ml mounted,
+    read-only root, the image's non-root user, no network for training (network isolation)."""
+    from tests.integration.test_container import RUN_FLAGS, TAG, podman
+
+    root = make_layout(tmp_path / "opt_ml")
+    for sub in ("model", "output"):
+        (root / sub).mkdir()
+    for path in [root, *root.rglob("*")]:  # the image's user (10001) writes model/ and output/
+        path.chmod(0o777 if path.is_dir() else 0o666)
+    trained = podman("run", "--rm", *RUN_FLAGS, "--network", "none", "-v", f"{root}:/opt/ml", TAG, "train",
+                     timeout=600, check=False)  # fmt: skip
+    assert trained.returncode == 0, trained.stdout[-2000:] + trained.stderr[-2000:]
+    assert "metric accuracy=" in trained.stdout
+    _, meta = load_artifact(root / "model")
+
+    name, port = f"sagemaker-serve-{os.getpid()}", free_port()
+    podman("rm", "-f", name, check=False)
+    podman("run", "-d", "--name", name, *RUN_FLAGS, "-p", f"127.0.0.1:{port}:8080",
+           "-v", f"{root / 'model'}:/opt/ml/model:ro", TAG, "serve")  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if _get(url + "/ping", timeout=1)[0] == 200:
+                    break
+            except OSError:
+                pass
+            state = podman("inspect", "--format", "{{.State.Status}}", name, check=False).stdout.strip()
+            assert state == "running" and time.monotonic() < deadline, podman(
+                "logs", name, check=False
+            ).stderr[-3000:]
+            time.sleep(0.2)
+        status, _, body = _post(
+            url + "/invocations", smoke.encode_rows(meta, "application/json"), "application/json"
+        )
+        assert (
+            status == 200 and smoke.check_answer(meta, body, "image")["labels"] == meta["examples"]["labels"]
+        )
+        status, _, body = _post(
+            url + "/invocations", smoke.encode_rows(meta, "text/csv"), "text/csv", "text/csv"
+        )
+        assert (
+            status == 200 and [r.split(",")[0] for r in body.decode().split()] == meta["examples"]["labels"]
+        )
+        logs = podman("logs", name, check=False)
+        assert meta["digest"] in logs.stdout + logs.stderr  # it serves the model train just wrote
+        podman("stop", "-t", "30", name)
+        assert podman("inspect", "--format", "{{.State.ExitCode}}", name).stdout.strip() == "0"
+    finally:
+        podman("rm", "-f", "-t", "2", name, check=False)
