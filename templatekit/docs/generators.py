@@ -184,6 +184,64 @@ def serving_benchmark_ratios(root: Path) -> str:
     )
 
 
-# --------------------------------------------------------------------------- filled in once their data exists
+# --------------------------------------------------------------------------- IAM personas
+PERSONA_TABLE = Path("tests/infra/iam_personas.yaml")
+_RESOURCE_NAMES = {
+    "{sm}:": "",
+    "{roles}/": "role/",
+    "{dvc}": "DVC bucket",
+    "{models}": "models bucket",
+    "{key}": "data KMS key",
+    "{repo}": "ECR repository",
+    "{oidc}": "GitHub OIDC provider",
+}
+
+
+def _resource(text: str) -> str:
+    for old, new in _RESOURCE_NAMES.items():
+        text = text.replace(old, new)
+    text = re.sub(r"^arn:aws:[a-z0-9-]+:\{region\}:\{account\}:[^/]*/", "", text)
+    text = re.sub(r"^arn:aws:autoscaling:.*:autoScalingGroupName/", "autoScalingGroup/", text)
+    return re.sub(r"\{(\w+)\}", r"<\1>", text)
+
+
+def _context(context: dict | None) -> str:
+    if not context:
+        return ""
+    return "; ".join(f"{k.split(':')[-1]} = {_resource(str(v))}" for k, v in context.items())
+
+
 def personas(root: Path) -> str:
-    raise ValueError("the persona table is not there yet")
+    """Every row of the IAM tests' table of expectations, by role: what is allowed, what is denied, why."""
+    import yaml
+
+    table = yaml.safe_load((root / PERSONA_TABLE).read_text(encoding="utf-8"))
+    parts = []
+    by_role: dict[str, list[dict]] = {}
+    for row in table["permissions"]:
+        by_role.setdefault(row["role"], []).append(row)
+    for role, rows in by_role.items():
+        lines = []
+        for row in rows:
+            on = f"`{_resource(str(row.get('resource', '*')))}`"
+            if row.get("context"):
+                on += f" when {_context(row['context'])}"
+            verdict = "**allowed**" if row["expect"] == "allow" else "denied"
+            lines.append([f"`{row['action']}`", on, verdict, str(row.get("why", ""))])
+        parts.append(f"#### `{role}`\n\n" + _table(["Action", "On", "Result", "Why"], lines))
+    trust = [
+        [
+            f"`{row['role']}`",
+            f"`{_resource(str((row.get('context') or {}).get('token.actions.githubusercontent.com:sub', '-')))}`",
+            f"`{(row.get('context') or {}).get('token.actions.githubusercontent.com:aud', '-')}`",
+            "**allowed**" if row["expect"] == "allow" else "denied",
+            str(row.get("why", "")),
+        ]
+        for row in table.get("trust", [])
+    ]
+    if trust:
+        parts.append(
+            "#### Who may assume the GitHub Actions roles\n\n"
+            + _table(["Role", "Token subject", "Audience", "Result", "Why"], trust)
+        )
+    return "\n".join(parts)

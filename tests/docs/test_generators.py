@@ -139,3 +139,34 @@ def test_an_unknown_or_failing_part_is_named(root: Path) -> None:
             empty,
             "p.md",
         )
+
+
+def test_personas_come_from_the_iam_tests_table(tmp_path: Path) -> None:
+    table = tmp_path / "tests/infra/iam_personas.yaml"
+    table.parent.mkdir(parents=True)
+    table.write_text(
+        """
+permissions:
+  - {role: ml-engineer, action: sagemaker:UpdateEndpoint, resource: "{sm}:endpoint/{project}-production",
+     expect: deny, why: never deploys to production}
+  - {role: ml-engineer, action: kms:Decrypt, resource: "{key}", context: {"kms:ViaService": "s3.{region}.amazonaws.com"},
+     expect: allow, why: reads through S3}
+trust:
+  - {role: deploy-staging, principal: [Federated, "{oidc}"], action: sts:AssumeRoleWithWebIdentity,
+     context: {"token.actions.githubusercontent.com:sub": "repo:{github}:environment:staging",
+               "token.actions.githubusercontent.com:aud": sts.amazonaws.com}, expect: allow, why: the staging job}
+"""
+    )
+    text = generators.personas(tmp_path)
+    assert "#### `ml-engineer`" in text
+    assert (
+        "| `sagemaker:UpdateEndpoint` | `endpoint/<project>-production` | denied | never deploys to production |"
+        in text
+    )
+    assert (
+        "| `kms:Decrypt` | `data KMS key` when ViaService = s3.<region>.amazonaws.com | **allowed** |" in text
+    )
+    assert (
+        "| `deploy-staging` | `repo:<github>:environment:staging` | `sts.amazonaws.com` | **allowed** | the staging job |"
+        in text
+    )
