@@ -9,7 +9,8 @@ Steps (``plan`` prints them; nothing is called in a dry run):
    only when the refresh succeeds), and wait for it;
 4. check every in-service instance runs the new version, is healthy, and is ``healthy`` in each of the
    group's ALB target groups; then make the new version the template's default;
-5. on any failure: cancel the refresh, pin the group to the previous version and refresh back to it.
+5. on any failure: stop the refresh (RollbackInstanceRefresh, else cancel), pin the group to the previous
+   version and refresh back to it unless AWS's rollback already did.
 """
 
 from __future__ import annotations
@@ -103,6 +104,8 @@ def refresh_request(s: AsgSettings, template_id: str, version: int) -> dict[str,
         "MinHealthyPercentage": s.min_healthy_percentage,
         "MaxHealthyPercentage": s.max_healthy_percentage,
         "SkipMatching": True,
+        # AWS rolls a failed refresh back by itself, even if this process is gone by then.
+        "AutoRollback": True,
         "ScaleInProtectedInstances": "Wait",
         "StandbyInstances": "Wait",
     }
@@ -147,7 +150,8 @@ def plan(request: Request) -> Plan:
         f"wait up to {request.timeout_s:.0f}s for the refresh to succeed",
         "check every in-service instance runs N+1 and is Healthy, and is healthy in each ALB target group "
         f"(up to {s.health_wait_s:.0f}s); then make N+1 the template's default version",
-        "on failure: cancel the refresh, pin the group to version N, refresh back to N, report failure",
+        "on failure: roll the refresh back (or cancel it), pin the group to version N, refresh back to N "
+        "unless AWS's rollback already did, report failure",
     ]
     rendered = [f"## {k}\n{json.dumps(v, indent=2, sort_keys=True)}" for k, v in documents.items()]
     return Plan(
@@ -284,34 +288,47 @@ def wait_healthy(
         sleep(poll_s)
 
 
-def cancel_refresh(group: str, autoscaling: Any) -> bool:
-    """Cancel the group's active refresh; False when none was active."""
-    try:
-        autoscaling.cancel_instance_refresh(AutoScalingGroupName=group)
-        return True
-    except Exception as exc:
-        if aws.error_code(exc) == "ActiveInstanceRefreshNotFound":
-            return False
-        raise
-
-
-def _wait_cancelled(
+def stop_refresh(
     group: str,
     refresh_id: str,
     autoscaling: Any,
     timeout_s: float,
     sleep: Callable[[float], None],
     clock: Callable[[], float],
-) -> None:
+) -> str | None:
+    """Stop the group's active refresh and wait until it has stopped; return its final status.
+
+    AWS's own RollbackInstanceRefresh comes first (it puts replaced instances back on the previous
+    configuration); CancelInstanceRefresh is the fallback when a rollback is refused. None when no
+    refresh was active.
+    """
+    try:
+        autoscaling.rollback_instance_refresh(AutoScalingGroupName=group)
+    except Exception as exc:
+        code = aws.error_code(exc)
+        if code == "ActiveInstanceRefreshNotFound":
+            return None
+        if code != "IrreversibleInstanceRefresh":
+            raise
+        try:
+            autoscaling.cancel_instance_refresh(AutoScalingGroupName=group)
+        except Exception as again:
+            if aws.error_code(again) == "ActiveInstanceRefreshNotFound":
+                return None
+            raise
     deadline = clock() + timeout_s
-    while clock() < deadline:
+    while True:
         found = autoscaling.describe_instance_refreshes(
             AutoScalingGroupName=group, InstanceRefreshIds=[refresh_id]
         ).get("InstanceRefreshes", [])
-        if not found or found[0]["Status"] not in ACTIVE:
-            return
+        status = found[0]["Status"] if found else None
+        if status not in ACTIVE:
+            return status
+        if clock() >= deadline:
+            raise PromotionError(
+                f"instance refresh {refresh_id} of {group} did not stop within {timeout_s:.0f}s"
+            )
         sleep(POLL_S)
-    raise PromotionError(f"instance refresh {refresh_id} of {group} did not stop within {timeout_s:.0f}s")
 
 
 def rollback(
@@ -325,13 +342,15 @@ def rollback(
     sleep: Callable[[float], None],
     clock: Callable[[], float],
 ) -> str | None:
-    """Return the group to launch template version ``previous``.
+    """Return the group to launch template version ``previous``: stop an active refresh (AWS's rollback
+    first), pin the group to ``previous``, and refresh back to it unless AWS already has.
 
-    Returns the id of the refresh that replaced new-version instances, or None when no refresh had
-    started (then no instance changed, and pinning the group is all there is to undo).
+    Returns the id of the refresh that put the instances back, or None when no refresh had started
+    (then no instance changed, and pinning the group is all there is to undo).
     """
-    if refresh_id is not None and cancel_refresh(s.group_name, autoscaling):
-        _wait_cancelled(s.group_name, refresh_id, autoscaling, timeout_s, sleep, clock)
+    final = (
+        stop_refresh(s.group_name, refresh_id, autoscaling, timeout_s, sleep, clock) if refresh_id else None
+    )
     # Pin the number: a group on "$Latest" would otherwise keep launching the new version.
     autoscaling.update_auto_scaling_group(
         AutoScalingGroupName=s.group_name,
@@ -339,6 +358,9 @@ def rollback(
     )
     if refresh_id is None:
         return None
+    if final == "RollbackSuccessful":  # AWS put the instances back itself
+        wait_healthy(s, previous, autoscaling, elbv2, sleep, clock)
+        return refresh_id
     back = start_refresh(refresh_request(s, template_id, previous), autoscaling)
     wait_refresh(s.group_name, back, autoscaling, timeout_s, sleep, clock)
     wait_healthy(s, previous, autoscaling, elbv2, sleep, clock)

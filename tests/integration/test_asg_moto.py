@@ -1,9 +1,10 @@
 """ASG promotion against a moto server: launch template versions, the group, ALB target health.
 
 Emulator gaps, and how this file fills them (the promotion code always calls the real API shapes):
-- moto has no instance refresh (StartInstanceRefresh, DescribeInstanceRefreshes, CancelInstanceRefresh
-  answer 500). ``RefreshOnMoto`` validates each request against botocore's model and records it, then
-  performs the refresh with moto's own calls, as AWS would: point the group at the desired version,
+- moto has no instance refresh (StartInstanceRefresh, DescribeInstanceRefreshes, RollbackInstanceRefresh
+  and CancelInstanceRefresh answer 500). ``RefreshOnMoto`` validates each request against botocore's
+  model and records it, then performs the refresh with moto's own calls, as AWS would: point the group
+  at the desired version,
   replace every instance on another version (detach without decrement, terminate; moto launches the
   replacement and registers it with the target group), and report a final status. moto reports (and
   launches) every group instance at the template's default version, so the emulated refresh also makes
@@ -163,13 +164,15 @@ class RefreshOnMoto:
             "InstanceRefreshes": [{"Status": status, "StatusReason": "emulated", "PercentageComplete": 100}]
         }
 
-    def cancel_instance_refresh(self, **request: Any) -> dict[str, Any]:
+    def rollback_instance_refresh(self, **request: Any) -> dict[str, Any]:
+        """The emulated refreshes end at once, so there is never an active one to roll back."""
         from botocore.exceptions import ClientError
 
-        self.requests.append(("CancelInstanceRefresh", request))
+        aws.validate_request("autoscaling", "RollbackInstanceRefresh", request)
+        self.requests.append(("RollbackInstanceRefresh", request))
         raise ClientError(
             {"Error": {"Code": "ActiveInstanceRefreshNotFound", "Message": "no active refresh"}},
-            "CancelInstanceRefresh",
+            "RollbackInstanceRefresh",
         )
 
 
@@ -310,6 +313,7 @@ def test_promotion_moves_the_fleet_to_a_new_version_with_the_digest(world):
             "MinHealthyPercentage": 100,
             "MaxHealthyPercentage": 200,
             "SkipMatching": True,
+            "AutoRollback": True,
             "ScaleInProtectedInstances": "Wait",
             "StandbyInstances": "Wait",
         },
@@ -325,7 +329,7 @@ def test_a_failed_refresh_rolls_the_fleet_back(world):
         promote(world, ["Failed", "Successful"])
     _, autoscaling = world["last"]
     calls = [c for c, _ in autoscaling.requests]
-    assert calls == ["StartInstanceRefresh", "CancelInstanceRefresh", "StartInstanceRefresh"]
+    assert calls == ["StartInstanceRefresh", "RollbackInstanceRefresh", "StartInstanceRefresh"]
     assert autoscaling.requests[2][1]["DesiredConfiguration"]["LaunchTemplate"]["Version"] == "1"
     group_version, versions, health = fleet(world)
     assert group_version == "1" and versions == {"1"}

@@ -54,6 +54,7 @@ def test_requests_are_valid_for_the_real_apis():
     aws.validate_request("autoscaling", "StartInstanceRefresh", req)
     assert req["DesiredConfiguration"] == {"LaunchTemplate": {"LaunchTemplateId": "lt-1", "Version": "7"}}
     assert req["Preferences"]["SkipMatching"] is True and req["Preferences"]["InstanceWarmup"] == 60
+    assert req["Preferences"]["AutoRollback"] is True
     aws.validate_request(
         "ec2", "CreateLaunchTemplateVersion", asg.version_request("lt-1", 6, b64(SCRIPT), NEW)
     )
@@ -78,6 +79,7 @@ class FakeAws:
         self.refresh_outcomes = list(refresh_outcomes)  # final status per started refresh
         self.refreshes: dict[str, str] = {}
         self.unhealthy = set(unhealthy)
+        self.irreversible = False
 
     # autoscaling
     def describe_auto_scaling_groups(self, AutoScalingGroupNames):
@@ -121,11 +123,34 @@ class FakeAws:
         status = self.refreshes[InstanceRefreshIds[0]]
         return {"InstanceRefreshes": [{"Status": status, "StatusReason": "instances failed to launch"}]}
 
-    def cancel_instance_refresh(self, AutoScalingGroupName):
-        self.calls.append(("cancel_instance_refresh", {}))
+    def _active(self):
+        return [rid for rid, status in self.refreshes.items() if status in asg.ACTIVE]
+
+    def rollback_instance_refresh(self, AutoScalingGroupName):
         from botocore.exceptions import ClientError
 
-        raise ClientError({"Error": {"Code": "ActiveInstanceRefreshNotFound", "Message": "none"}}, "Cancel")
+        self.calls.append(("rollback_instance_refresh", {}))
+        if not self._active():
+            raise ClientError(
+                {"Error": {"Code": "ActiveInstanceRefreshNotFound", "Message": "none"}}, "Rollback"
+            )
+        if self.irreversible:
+            raise ClientError({"Error": {"Code": "IrreversibleInstanceRefresh", "Message": "no"}}, "Rollback")
+        for rid in self._active():  # AWS puts the replaced instances back
+            self.refreshes[rid] = "RollbackSuccessful"
+        self.instances = {"i-1": 1, "i-2": 1}
+        self.group_version = "1"
+
+    def cancel_instance_refresh(self, AutoScalingGroupName):
+        from botocore.exceptions import ClientError
+
+        self.calls.append(("cancel_instance_refresh", {}))
+        if not self._active():
+            raise ClientError(
+                {"Error": {"Code": "ActiveInstanceRefreshNotFound", "Message": "none"}}, "Cancel"
+            )
+        for rid in self._active():
+            self.refreshes[rid] = "Cancelled"
 
     def update_auto_scaling_group(self, **kw):
         self.calls.append(("update_auto_scaling_group", kw))
@@ -213,7 +238,7 @@ def test_a_failed_refresh_rolls_back_to_the_previous_version():
     assert names(fake) == [
         "create_launch_template_version",
         "start_instance_refresh",
-        "cancel_instance_refresh",
+        "rollback_instance_refresh",
         "update_auto_scaling_group",
         "start_instance_refresh",
     ]
@@ -247,11 +272,34 @@ def test_a_refresh_that_never_starts_only_pins_the_group_back():
     ]
 
 
-def test_a_refresh_that_hangs_times_out_and_rolls_back():
-    fake = FakeAws(["InProgress", "Successful"])
-    with pytest.raises(PromotionError, match=r"still InProgress .* after 60s"):
+def test_a_refresh_that_hangs_is_rolled_back_by_aws():
+    fake = FakeAws(["InProgress"])
+    with pytest.raises(PromotionError, match=r"still InProgress .* after 60s.*version 1 \(refresh r-1\)"):
         run(fake, timeout=60)
-    assert "update_auto_scaling_group" in names(fake)
+    # AWS's RollbackInstanceRefresh put the instances back: no second refresh is started.
+    assert names(fake) == [
+        "create_launch_template_version",
+        "start_instance_refresh",
+        "rollback_instance_refresh",
+        "update_auto_scaling_group",
+    ]
+    assert fake.group_version == "1" and set(fake.instances.values()) == {1}
+
+
+def test_an_irreversible_refresh_is_cancelled_and_refreshed_back():
+    fake = FakeAws(["InProgress", "Successful"])
+    fake.irreversible = True
+    with pytest.raises(
+        PromotionError, match=r"still InProgress.*rolled back to launch template version 1 \(refresh r-2\)"
+    ):
+        run(fake, timeout=60)
+    assert names(fake)[2:] == [
+        "rollback_instance_refresh",
+        "cancel_instance_refresh",
+        "update_auto_scaling_group",
+        "start_instance_refresh",
+    ]
+    assert fake.group_version == "1" and set(fake.instances.values()) == {1}
 
 
 def test_already_on_the_digest_only_checks_health():
