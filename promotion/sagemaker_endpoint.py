@@ -113,6 +113,20 @@ def deployment_config(settings: SageMakerSettings, routing: str | None = None) -
     }
 
 
+def bake_time_s(settings: SageMakerSettings, routing: str | None = None) -> int:
+    """Seconds a blue/green update spends by design (bake intervals, old fleet kept), on top of the
+    time the new instances take to come up: the wait for InService allows for both."""
+    d = settings.deployment
+    kind = routing or d.routing
+    if kind == "LINEAR":
+        shifts = -(-100 // (d.linear_step_percent or 100))
+    elif kind == "CANARY":
+        shifts = 2
+    else:
+        shifts = 1
+    return shifts * d.wait_interval_s + d.termination_wait_s
+
+
 def update_request(
     settings: SageMakerSettings, config_name: str, routing: str | None = None
 ) -> dict[str, Any]:
@@ -179,7 +193,8 @@ def plan(request: Request) -> Plan:
         f"put CloudWatch alarm {settings.alarm.name} ({settings.alarm.metric} >= {settings.alarm.threshold})",
         f"if endpoint {settings.endpoint.name} does not exist: create it; otherwise update it blue/green "
         f"({d.routing}, wait {d.wait_interval_s}s, auto-rollback on {settings.alarm.name}); never delete",
-        f"wait up to {request.timeout_s:.0f}s for InService on endpoint config {name}",
+        f"wait for InService on endpoint config {name}: up to {request.timeout_s:.0f}s, plus "
+        f"{bake_time_s(settings)}s of blue/green bake time on an update",
         f"invoke the endpoint with the artifact's example rows ({settings.endpoint.content_type}); "
         "labels must match the recorded ones",
         "on a failed smoke test after an update: update back to the previous endpoint config",
@@ -340,8 +355,9 @@ def promote(
         details.update(previous_endpoint_config=previous, action="update_endpoint")
         sm.update_endpoint(**update_request(settings, name))
 
+    budget = request.timeout_s + (bake_time_s(settings) if previous else 0)
     try:
-        wait_in_service(settings, name, sm, request.timeout_s, sleep, clock)
+        wait_in_service(settings, name, sm, budget, sleep, clock)
     except PromotionError as exc:
         raise PromotionError(f"deploy: {exc}") from exc
     try:
@@ -354,7 +370,8 @@ def promote(
             ) from exc
         sm.update_endpoint(**update_request(settings, previous, routing="ALL_AT_ONCE"))
         try:
-            wait_in_service(settings, previous, sm, request.timeout_s, sleep, clock)
+            back_budget = request.timeout_s + bake_time_s(settings, "ALL_AT_ONCE")
+            wait_in_service(settings, previous, sm, back_budget, sleep, clock)
         except PromotionError as back:
             raise PromotionError(f"{exc}; rollback to {previous} also failed: {back}") from exc
         raise PromotionError(f"{exc}; rolled back to endpoint config {previous}") from exc

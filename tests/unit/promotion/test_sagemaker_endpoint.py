@@ -318,10 +318,21 @@ def test_a_busy_or_failed_endpoint_is_left_alone(status):
     assert "update_endpoint" not in names(fake) and "delete_endpoint" not in names(fake)
 
 
-def test_a_slow_endpoint_times_out():
+def test_a_slow_endpoint_times_out_after_the_timeout_plus_the_bake_time():
     fake = Fake(endpoint_config="old", timelines=[[("Updating", "NEW")]])
-    with pytest.raises(PromotionError, match="still Updating after 60s"):
+    budget = 60 + ep.bake_time_s(load("staging"))
+    with pytest.raises(PromotionError, match=f"still Updating after {budget}s"):
         deploy(fake, timeout=60)
+
+
+def test_bake_time_follows_the_routing():
+    prod, staging = load("production"), load("staging")
+    d = prod.deployment
+    assert ep.bake_time_s(prod) == 2 * d.wait_interval_s + d.termination_wait_s  # canary, then the rest
+    assert (
+        ep.bake_time_s(staging) == staging.deployment.wait_interval_s + staging.deployment.termination_wait_s
+    )
+    assert ep.bake_time_s(prod, "ALL_AT_ONCE") == d.wait_interval_s + d.termination_wait_s
 
 
 def test_first_deploy_smoke_failure_has_nothing_to_roll_back_to():
