@@ -4,6 +4,7 @@ and `dvc push`/`dvc pull` through the default local remote."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 from pathlib import Path
@@ -15,16 +16,28 @@ from tests.helpers.artifacts import build_artifact
 from tests.helpers.pipeline_repo import copy_pipeline_repo, dvc, git, set_params
 from training.artifact import file_digest, load_artifact
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("training-pipeline"), pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="session")
-def reproduced(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the repository after one full `dvc repro`, built once per session: pytest-xdist may
-    interleave other modules' tests on this worker, which would rebuild a module-scoped fixture. Only the
-    determinism test reruns it in place, and it must leave the same bytes."""
-    repo = copy_pipeline_repo(tmp_path_factory.mktemp("pipeline") / "repo")
-    dvc(repo, "repro")
+def reproduced(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A copy of the repository after one full `dvc repro`, built once for the whole test run.
+
+    pytest-xdist may spread this module over several workers, so the copy lives in the run's shared
+    temporary folder and an exclusive file lock lets the first worker build it while the others wait.
+    Treat it as read-only: tests that run DVC commands work on their own copy (``_clone_state``).
+    """
+    root = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        root = root.parent  # the folder all workers of this run share
+    repo, done = root / "training-pipeline" / "repo", root / "training-pipeline.done"
+    with open(root / "training-pipeline.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(repo.parent, ignore_errors=True)
+            copy_pipeline_repo(repo)
+            dvc(repo, "repro")
+            done.touch()
     return repo
 
 
@@ -33,7 +46,7 @@ def _clone_state(reproduced: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(reproduced, tmp_path / "repo", symlinks=True))
 
 
-def test_repro_writes_artifact_metrics_and_plots(reproduced: Path) -> None:
+def test_repro_writes_artifact_metrics_and_plots(reproduced: Path, tmp_path: Path) -> None:
     model, meta = load_artifact(reproduced / "models")
     assert meta["name"] == "penguins" and meta["classes"] == ["Adelie", "Chinstrap", "Gentoo"]
     assert meta["git_commit"] == git(reproduced, "rev-parse", "HEAD").stdout.strip()
@@ -43,18 +56,20 @@ def test_repro_writes_artifact_metrics_and_plots(reproduced: Path) -> None:
     assert json.loads((reproduced / "reports" / "validation.json").read_text())["ok"] is True
     examples = pd.DataFrame(meta["examples"]["rows"])
     assert model.predict(examples).tolist() == meta["examples"]["labels"]
-    plots = json.loads(dvc(reproduced, "plots", "show", "--json").stdout)["data"]
+    plots = json.loads(dvc(_clone_state(reproduced, tmp_path), "plots", "show", "--json").stdout)["data"]
     assert set(plots) == {"ROC, one-vs-rest", "Precision-recall, one-vs-rest", "Confusion matrix (held-out)"}
     lock = (reproduced / "dvc.lock").read_text()
     assert all(f"  {stage}:" in lock for stage in ("ingest", "validate", "train", "evaluate"))
 
 
-def test_forced_repro_gives_the_same_model_digest(reproduced: Path) -> None:
+def test_forced_repro_gives_the_same_model_digest(reproduced: Path, tmp_path: Path) -> None:
+    repo = _clone_state(reproduced, tmp_path)
     before_model = file_digest(reproduced / "models" / "model.skops")
     before_meta = (reproduced / "models" / "metadata.json").read_bytes()
-    dvc(reproduced, "repro", "--force")
-    assert file_digest(reproduced / "models" / "model.skops") == before_model
-    assert (reproduced / "models" / "metadata.json").read_bytes() == before_meta
+    proc = dvc(repo, "repro", "--force")
+    assert all(f"Running stage '{s}'" in proc.stdout for s in ("ingest", "validate", "train", "evaluate"))
+    assert file_digest(repo / "models" / "model.skops") == before_model
+    assert (repo / "models" / "metadata.json").read_bytes() == before_meta
     assert json.loads(before_meta)["digest"] == before_model
 
 
