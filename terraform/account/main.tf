@@ -26,6 +26,11 @@ locals {
   personas = ["data-scientist", "ml-engineer", "mlops-engineer"]
 }
 
+# The state key that terraform/bootstrap created; the GitHub plan and apply roles decrypt state with it.
+data "aws_kms_alias" "terraform_state" {
+  name = "alias/${var.project}-tfstate"
+}
+
 module "storage" {
   source = "../modules/storage"
 
@@ -59,6 +64,7 @@ module "iam" {
   models_bucket_arn              = module.storage.bucket_arns["models"]
   storage_kms_key_arn            = module.storage.kms_key_arn
   ecr_repository_arn             = module.ecr.repository_arn
+  terraform_state_kms_key_arn    = data.aws_kms_alias.terraform_state.target_key_arn
   persona_studio_user_profiles   = { for persona in local.personas : persona => persona }
 }
 

@@ -28,9 +28,14 @@ output "sagemaker_execution_role_arn" {
   value       = module.iam.sagemaker_execution_role_arn
 }
 
-output "deploy_role_arns" {
-  description = "GitHub Actions deploy roles, by environment (the workflows' role-to-assume)."
-  value       = module.iam.deploy_role_arns
+output "github_role_arns" {
+  description = "Role ARNs for the GitHub variables of docs/using-this-template.md: AWS_CI_ROLE_ARN, AWS_PLAN_ROLE_ARN, and per environment AWS_DEPLOY_ROLE_ARN (<env>) and AWS_APPLY_ROLE_ARN (infra-<env>)."
+  value = {
+    AWS_CI_ROLE_ARN     = module.iam.ci_role_arn
+    AWS_PLAN_ROLE_ARN   = module.iam.terraform_plan_role_arn
+    AWS_DEPLOY_ROLE_ARN = module.iam.deploy_role_arns
+    AWS_APPLY_ROLE_ARN  = module.iam.terraform_apply_role_arns
+  }
 }
 
 output "studio_domain_id" {

@@ -15,3 +15,7 @@ desired_capacity   = 2
 
 # Issue a certificate in ACM for the service's DNS name and put its ARN here.
 certificate_arn = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+
+# The image the first launch-template version runs: put the digest CI built (and copied to ECR) here
+# before the first apply. Later releases go through the promotion module, not this line.
+image_digest = "sha256:0000000000000000000000000000000000000000000000000000000000000000"

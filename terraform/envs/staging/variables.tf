@@ -57,7 +57,7 @@ variable "allowed_ingress_cidrs" {
 
 variable "image_digest" {
   type        = string
-  description = "Digest of the image the first launch-template version runs; pass it at plan time (TF_VAR_image_digest or `make tf-plan IMAGE_DIGEST=...`). Later releases go through the promotion module."
+  description = "Digest of the image the FIRST launch-template version runs. Later releases go through the promotion module, and Terraform ignores this value once the template exists."
 }
 
 variable "instance_type" {

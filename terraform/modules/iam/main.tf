@@ -10,7 +10,7 @@
 # Each persona is a role that people assume with MFA, plus a twin role that SageMaker Studio assumes
 # for that persona's user profile; both carry the same customer managed policies. Policies are built
 # from small blocks (policies.tf) so each stays under the 6,144-character limit and a role under the
-# default quota of 10 attached policies. CI deploys through one role per environment (github_oidc.tf).
+# default quota of 10 attached policies. GitHub Actions uses its own roles (github_oidc.tf).
 #
 # SageMaker resources are scoped by name: training/processing jobs "<prefix>-*", the package group
 # "<prefix>-<model>", and per environment the endpoint "<prefix>-<env>" plus endpoint configs, models
@@ -41,6 +41,10 @@ locals {
   serving_instance_role_arns = { for env in var.environments : env => "${local.role_arn}/${local.p}-${env}-serving-instance" }
 
   package_group_name = "${local.p}-${var.model_name}"
+
+  # Terraform state, as terraform/bootstrap names it.
+  state_bucket_arn = "arn:${local.partition}:s3:::${local.p}-${local.account_id}-tfstate"
+  state_lock_arn   = "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${local.p}-tfstate-lock"
 
   arns = {
     jobs = [
@@ -92,7 +96,7 @@ locals {
   deploy_blocks = {
     for env in var.environments : env => concat(
       ["inspect", local.release_blocks[env]],
-      contains(var.build_environments, env) ? ["train", "register", "publish"] : [],
+      contains(var.build_environments, env) ? ["train", "register"] : [],
     )
   }
 
@@ -110,8 +114,11 @@ locals {
       "studio-data-scientist" = data.aws_iam_policy_document.studio["data-scientist"].json
       "studio-ml-engineer"    = data.aws_iam_policy_document.studio["ml-engineer"].json
       "studio-mlops-engineer" = data.aws_iam_policy_document.studio["mlops-engineer"].json
+      "terraform-state"       = data.aws_iam_policy_document.terraform_state.json
+      "guard-terraform-plan"  = data.aws_iam_policy_document.guard_terraform_plan.json
     },
     { for env in var.environments : local.release_blocks[env] => data.aws_iam_policy_document.release[env].json },
+    { for env in var.environments : "apply-${env}" => data.aws_iam_policy_document.apply[env].json },
   )
 
   persona_attachments = merge([
@@ -120,11 +127,6 @@ locals {
     }
   ]...)
 
-  deploy_attachments = merge([
-    for env, blocks in local.deploy_blocks : {
-      for block in blocks : "${env}/${block}" => { env = env, block = block }
-    }
-  ]...)
 }
 
 resource "aws_iam_policy" "block" {

@@ -14,8 +14,23 @@ output "sagemaker_execution_role_arn" {
 }
 
 output "deploy_role_arns" {
-  description = "ARNs of the GitHub Actions deploy roles, by environment."
-  value       = { for env, role in aws_iam_role.deploy : env => role.arn }
+  description = "ARNs of the GitHub Actions deploy roles, by environment (variable AWS_DEPLOY_ROLE_ARN of GitHub environment <env>)."
+  value       = { for env in var.environments : env => aws_iam_role.github["deploy-${env}"].arn }
+}
+
+output "terraform_apply_role_arns" {
+  description = "ARNs of the GitHub Actions terraform apply roles, by environment (variable AWS_APPLY_ROLE_ARN of GitHub environment infra-<env>)."
+  value       = { for env in var.environments : env => aws_iam_role.github["apply-${env}"].arn }
+}
+
+output "terraform_plan_role_arn" {
+  description = "ARN of the read-only terraform plan role (repository variable AWS_PLAN_ROLE_ARN)."
+  value       = aws_iam_role.github["terraform-plan"].arn
+}
+
+output "ci_role_arn" {
+  description = "ARN of the CI role that publishes artifacts and copies images to ECR (repository variable AWS_CI_ROLE_ARN)."
+  value       = aws_iam_role.github["ci"].arn
 }
 
 output "github_oidc_provider_arn" {
@@ -29,9 +44,9 @@ output "policy_arns" {
 }
 
 output "role_policy_blocks" {
-  description = "Which policy blocks each role carries: persona names and \"deploy-<environment>\"."
+  description = "Which policy blocks each role carries, by persona name or GitHub role key (ci, terraform-plan, deploy-<env>, apply-<env>)."
   value = merge(
     local.persona_blocks,
-    { for env, blocks in local.deploy_blocks : "deploy-${env}" => blocks },
+    { for key, role in local.oidc_roles : key => role.blocks },
   )
 }

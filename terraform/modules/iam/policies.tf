@@ -363,7 +363,6 @@ data "aws_iam_policy_document" "release" {
       "ec2:CreateLaunchTemplateVersion",
       "ec2:DeleteLaunchTemplateVersions",
       "ec2:ModifyLaunchTemplate",
-      "ec2:RunInstances",
     ]
     resources = ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:launch-template/*"]
 
@@ -377,6 +376,46 @@ data "aws_iam_policy_document" "release" {
       test     = "StringEquals"
       variable = "aws:ResourceTag/Project"
       values   = [local.p]
+    }
+  }
+
+  # Starting an instance refresh (or updating the group) with a launch template is checked against
+  # ec2:RunInstances and, for its tag specifications, ec2:CreateTags. Both only through a launch
+  # template; which instance profile it may carry is limited by iam:PassRole below.
+  statement {
+    sid     = "LaunchThroughLaunchTemplates"
+    effect  = "Allow"
+    actions = ["ec2:RunInstances"]
+    resources = [
+      "arn:${local.partition}:ec2:${local.region}::image/*",
+      "arn:${local.partition}:ec2:${local.region}:${local.account_id}:instance/*",
+      "arn:${local.partition}:ec2:${local.region}:${local.account_id}:launch-template/*",
+      "arn:${local.partition}:ec2:${local.region}:${local.account_id}:network-interface/*",
+      "arn:${local.partition}:ec2:${local.region}:${local.account_id}:security-group/*",
+      "arn:${local.partition}:ec2:${local.region}:${local.account_id}:subnet/*",
+      "arn:${local.partition}:ec2:${local.region}:${local.account_id}:volume/*",
+    ]
+
+    condition {
+      test     = "ArnLike"
+      variable = "ec2:LaunchTemplate"
+      values   = ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:launch-template/*"]
+    }
+  }
+
+  statement {
+    sid     = "TagLaunchedInstances"
+    effect  = "Allow"
+    actions = ["ec2:CreateTags"]
+    resources = [
+      "arn:${local.partition}:ec2:${local.region}:${local.account_id}:instance/*",
+      "arn:${local.partition}:ec2:${local.region}:${local.account_id}:volume/*",
+    ]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:CreateAction"
+      values   = ["RunInstances"]
     }
   }
 
@@ -629,6 +668,170 @@ data "aws_iam_policy_document" "execution" {
       test     = "StringLike"
       variable = "cloudwatch:namespace"
       values   = ["/aws/sagemaker/*", "aws/sagemaker/*"]
+    }
+  }
+}
+
+# ---------------------------------------------------------------------------------------- terraform state
+# Read the state (bucket and key from terraform/bootstrap) and take the lock. Plans need no more; apply
+# roles write state through their broader policy.
+data "aws_iam_policy_document" "terraform_state" {
+  statement {
+    sid       = "ListStateBucket"
+    effect    = "Allow"
+    actions   = ["s3:ListBucket"]
+    resources = [local.state_bucket_arn]
+  }
+
+  statement {
+    sid       = "ReadState"
+    effect    = "Allow"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.state_bucket_arn}/*"]
+  }
+
+  statement {
+    sid    = "TakeStateLock"
+    effect = "Allow"
+    actions = [
+      "dynamodb:DeleteItem",
+      "dynamodb:DescribeTable",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+    ]
+    resources = [local.state_lock_arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.terraform_state_kms_key_arn == null ? [] : [var.terraform_state_kms_key_arn]
+
+    content {
+      sid    = "UseStateKeyThroughS3AndDynamoDb"
+      effect = "Allow"
+      actions = [
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+      ]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = [local.kms_via_s3, "dynamodb.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+}
+
+# A plan reads configuration, never data: the data and model objects stay out of reach even though the
+# plan role carries ReadOnlyAccess.
+data "aws_iam_policy_document" "guard_terraform_plan" {
+  statement {
+    sid    = "NeverReadDataOrModels"
+    effect = "Deny"
+    actions = [
+      "s3:GetObject",
+      "s3:GetObjectVersion",
+    ]
+    resources = ["${var.data_bucket_arn}/*", "${var.models_bucket_arn}/*"]
+  }
+}
+
+# ------------------------------------------------------------------------------------------ apply-<env>
+# IAM for an environment stack (PowerUserAccess excludes IAM): only the two roles and the instance
+# profile that terraform/envs/<env> creates, named exactly (a pattern like "<prefix>-<env>-*" would
+# also match this very role and the deploy role, and let the apply role rewrite its own policy); only
+# the SSM managed policy attached; passed only to EC2 and VPC Flow Logs.
+locals {
+  env_stack_roles = {
+    for env in var.environments : env => [
+      local.serving_instance_role_arns[env],
+      "${local.role_arn}/${local.p}-${env}-flow-logs",
+    ]
+  }
+}
+
+data "aws_iam_policy_document" "apply" {
+  for_each = toset(var.environments)
+
+  statement {
+    sid    = "ManageEnvironmentRoles"
+    effect = "Allow"
+    actions = [
+      "iam:CreateRole",
+      "iam:DeleteRole",
+      "iam:DeleteRolePolicy",
+      "iam:GetRole",
+      "iam:GetRolePolicy",
+      "iam:ListAttachedRolePolicies",
+      "iam:ListInstanceProfilesForRole",
+      "iam:ListRolePolicies",
+      "iam:PutRolePolicy",
+      "iam:TagRole",
+      "iam:UntagRole",
+      "iam:UpdateAssumeRolePolicy",
+      "iam:UpdateRole",
+      "iam:UpdateRoleDescription",
+    ]
+    resources = local.env_stack_roles[each.key]
+  }
+
+  statement {
+    sid    = "AttachOnlySessionManagerPolicy"
+    effect = "Allow"
+    actions = [
+      "iam:AttachRolePolicy",
+      "iam:DetachRolePolicy",
+    ]
+    resources = local.env_stack_roles[each.key]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "iam:PolicyARN"
+      values   = ["${local.aws_managed_policy}/AmazonSSMManagedInstanceCore"]
+    }
+  }
+
+  statement {
+    sid    = "ManageEnvironmentInstanceProfiles"
+    effect = "Allow"
+    actions = [
+      "iam:AddRoleToInstanceProfile",
+      "iam:CreateInstanceProfile",
+      "iam:DeleteInstanceProfile",
+      "iam:GetInstanceProfile",
+      "iam:RemoveRoleFromInstanceProfile",
+      "iam:TagInstanceProfile",
+      "iam:UntagInstanceProfile",
+    ]
+    resources = ["arn:${local.partition}:iam::${local.account_id}:instance-profile/${local.p}-${each.key}-serving-instance"]
+  }
+
+  statement {
+    sid       = "PassEnvironmentRoles"
+    effect    = "Allow"
+    actions   = ["iam:PassRole"]
+    resources = local.env_stack_roles[each.key]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ec2.amazonaws.com", "vpc-flow-logs.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "CreateServiceLinkedRoles"
+    effect    = "Allow"
+    actions   = ["iam:CreateServiceLinkedRole"]
+    resources = ["${local.role_arn}/aws-service-role/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:AWSServiceName"
+      values   = ["autoscaling.amazonaws.com", "elasticloadbalancing.amazonaws.com"]
     }
   }
 }

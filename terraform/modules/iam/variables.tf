@@ -82,6 +82,12 @@ variable "ecr_repository_arn" {
   description = "ARN of the ECR repository holding the serving and training image."
 }
 
+variable "terraform_state_kms_key_arn" {
+  type        = string
+  description = "KMS key of the Terraform state bucket and lock table (terraform/bootstrap's state_kms_key_arn). The plan and apply roles may use it through S3 and DynamoDB only. null: no key access (state encrypted otherwise)."
+  default     = null
+}
+
 variable "persona_studio_user_profiles" {
   type        = map(string)
   description = "SageMaker Studio user profile name of each persona (keys data-scientist, ml-engineer, mlops-engineer); a persona may open only its own profile."
