@@ -122,6 +122,7 @@ PLACES: tuple[Place, ...] = (
     *words("terraform/**/*.tfvars", "aws_account_id"),  # inside ARNs
     *words("terraform/**/*.hcl", "aws_account_id", "project"),  # state bucket and lock table names
     *words("terraform/**/*.tf", "image", "github_repository", "aws_account_id", "aws_region", "project"),
+    *words("terraform/**/*.md", "image", "github_repository", "aws_account_id", "aws_region", "project"),
     *words("k8s/README.md", "image", "github_repository", "aws_account_id", "project"),
     # README badges and links
     *words("README.md", "github_repository", "image", "project"),
@@ -139,7 +140,11 @@ PLACES: tuple[Place, ...] = (
         )
         for place in words(f"tests/{path}", "image", "model_name")
     ),
+    *words("tests/unit/promotion/test_sagemaker_endpoint.py", "image", "project"),
+    *words("tests/integration/test_sagemaker_moto.py", "image", "project"),
+    word("tests/contract/payloads/kserve_v2/server_metadata.json", "project", required=False),
     Place("tests/integration/test_pipeline.py", _META_NAME, "{model_name}", required=False),
+    Place("tests/integration/test_sagemaker_container_contract.py", _META_NAME, "{model_name}", required=False),
     Place("tests/unit/training/test_stage_train.py", _META_NAME, "{model_name}", required=False),
     Place(
         "tests/unit/promotion/test_sagemaker_training.py",

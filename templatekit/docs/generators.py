@@ -19,10 +19,24 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 _TARGET = re.compile(r"^(?P<target>[a-zA-Z0-9_.-]+):[^#\n=]*?##\s*(?P<doc>.+)$", re.MULTILINE)
 
 
+def tracked(root: Path, pattern: str) -> list[Path]:
+    """Files matching ``pattern`` that git tracks (all matching files outside a git checkout), so that a
+    generated part never describes a file a fresh clone does not have."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "ls-files", "-z", "--", pattern], cwd=root, capture_output=True, check=True, timeout=30
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return sorted(root.glob(pattern))
+    return sorted(root / name for name in out.decode().split("\0") if name)
+
+
 def make_targets(root: Path) -> str:
     """Every documented make target (what `make help` prints), with the file that defines it."""
     rows = []
-    for path in [root / "Makefile", *sorted((root / "mk").glob("*.mk"))]:
+    for path in [root / "Makefile", *tracked(root, "mk/*.mk")]:
         for match in _TARGET.finditer(path.read_text(encoding="utf-8")):
             rows.append(
                 [f"`make {match.group('target')}`", match.group("doc").strip(), f"`{path.relative_to(root)}`"]
