@@ -1,5 +1,5 @@
 # Forking the template: project.yaml holds the names; templatekit writes them everywhere else.
-# Flags go through ARGS, e.g. make init ARGS="--project fraud-scoring --model-name fraud --dry-run"
+# Flags go through ARGS, e.g. make init ARGS="--aws-region us-west-2 --dry-run"
 .PHONY: init
 init: venv ## Make a fork yours: ask for (or take from ARGS="--flag value ...") the names, rewrite every place
 	$(PY) -m templatekit init $(ARGS)
