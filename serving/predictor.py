@@ -1,10 +1,13 @@
 """The protocol-neutral core: a verified model, its input schema, and one ``predict`` for every adapter.
 
 ``Predictor.from_artifact`` refuses a model that does not agree with its own metadata (classes, feature
-names, recorded examples). It then tries the compiled NumPy path (``serving.compiled``) and keeps it only
-if it gives the same labels, and probabilities within ``COMPILED_TOLERANCE``, as scikit-learn on the
+names, recorded examples). It then derives an inference plan (``serving.compiled``) and keeps it only if
+it gives the same labels, and probabilities within ``COMPILED_TOLERANCE``, as scikit-learn on the
 metadata examples plus synthetic rows drawn from the schema; otherwise every request goes to
 scikit-learn, through a DataFrame built like the training data.
+
+``Predictor.from_plan`` serves a plan verified earlier for the same model digest (see ``serving.store``)
+without scikit-learn; it re-checks the plan against the metadata examples first.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from serving.compiled import UnknownCategory, Unsupported, compile_pipeline
 from serving.errors import InvalidInput
+from serving.plan import Plan, UnknownCategory
 from serving.schema import Batch, InputSchema, SchemaError
 
 log = logging.getLogger("serving.predictor")
@@ -43,20 +46,17 @@ class Prediction:
 
 
 class Predictor:
+    model: Any
+    plan: Plan | None
+    schema: InputSchema
+    metadata: dict[str, Any]
+
     def __init__(
         self, model: Any, metadata: Mapping[str, Any], *, compiled: bool = True, max_rows: int = 1000
     ):
+        self._read_metadata(metadata, max_rows)
         self.model = model
-        self.metadata = dict(metadata)
-        self.name = str(metadata["name"])
-        self.version = str(metadata["version"])
-        self.digest = str(metadata["digest"])
-        self.classes = [str(c) for c in metadata["classes"]]
-        self._class_array = np.asarray(self.classes, dtype=object)
-        try:
-            self.schema = InputSchema.from_metadata(metadata["input_schema"], max_rows=max_rows)
-        except SchemaError as exc:
-            raise ModelRefused(f"metadata.json: {exc}") from None
+        self.plan = None
         if self.schema.unknown_categories == "ignore" and _encoders_reject_unknown(model):
             log.warning(
                 "input_schema says unknown categories are ignored but an encoder refuses them: rejecting"
@@ -70,6 +70,38 @@ class Predictor:
         self.fallback_reason: str | None = "disabled by MODEL_SERVER_COMPILED=false" if not compiled else None
         if compiled:
             self._try_compiled()
+
+    def _read_metadata(self, metadata: Mapping[str, Any], max_rows: int) -> None:
+        self.metadata = dict(metadata)
+        self.name = str(metadata["name"])
+        self.version = str(metadata["version"])
+        self.digest = str(metadata["digest"])
+        self.classes = [str(c) for c in metadata["classes"]]
+        self._class_array = np.asarray(self.classes, dtype=object)
+        try:
+            self.schema = InputSchema.from_metadata(metadata["input_schema"], max_rows=max_rows)
+        except SchemaError as exc:
+            raise ModelRefused(f"metadata.json: {exc}") from None
+
+    @classmethod
+    def from_plan(cls, metadata: Mapping[str, Any], plan: Plan, *, max_rows: int = 1000) -> Predictor:
+        """Serve a plan verified against scikit-learn when it was made, for this model digest. Raises
+        ModelRefused unless it still reproduces the metadata examples (labels, probabilities)."""
+        self = cls.__new__(cls)
+        self._read_metadata(metadata, max_rows)
+        if plan.spec.get("model_digest") != self.digest:
+            raise ModelRefused(f"the plan was made for {plan.spec.get('model_digest')}, not {self.digest}")
+        rule = plan.spec.get("unknown_categories", self.schema.unknown_categories)
+        if rule != self.schema.unknown_categories:
+            self.schema = InputSchema(self.schema.features, rule, max_rows=max_rows)
+        self.model, self.plan = None, plan
+        self._proba = plan.build()
+        self.backend, self.fallback_reason = "compiled", None
+        examples = self.metadata.get("examples") or {}
+        if not examples.get("rows") or examples.get("probabilities") is None:
+            raise ModelRefused("metadata has no examples to check a cached plan against")
+        self._check_examples(self._proba, "the cached plan")
+        return self
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -102,45 +134,54 @@ class Predictor:
 
     def _sklearn_check_examples(self) -> None:
         examples = self.metadata.get("examples") or {}
-        rows = examples.get("rows") or []
-        if not rows:
+        if not examples.get("rows"):
             log.warning("metadata has no examples: the load-time self-check is limited to synthetic rows")
             return
+        self._check_examples(self._sklearn_proba, "model")
+
+    def _check_examples(self, proba: Callable[[Batch], np.ndarray], who: str) -> None:
+        """``proba`` must reproduce the labels and probabilities recorded with the metadata examples."""
+        examples = self.metadata["examples"]
         try:
-            batch = self.schema.decode_records(rows, "examples.rows")
+            batch = self.schema.decode_records(examples["rows"], "examples.rows")
         except InvalidInput as exc:
             raise ModelRefused(f"metadata examples do not fit input_schema: {exc}") from None
-        got = self._sklearn_proba(batch)
+        got = proba(batch)
         labels = self._labels(got)
         if examples.get("labels") is not None and labels != [str(x) for x in examples["labels"]]:
             raise ModelRefused(
-                f"model predicts {labels} for the metadata examples, metadata says {examples['labels']}"
+                f"{who} predicts {labels} for the metadata examples, metadata says {examples['labels']}"
             )
         if examples.get("probabilities") is not None:
             want = np.asarray(examples["probabilities"], dtype=np.float64)
             if want.shape != got.shape or float(np.max(np.abs(want - got))) > EXAMPLE_TOLERANCE:
-                raise ModelRefused("model probabilities for the metadata examples differ from those recorded")
+                raise ModelRefused(
+                    f"{who} probabilities for the metadata examples differ from those recorded"
+                )
 
     def _try_compiled(self) -> None:
+        from serving.compiled import Unsupported, compile_pipeline
+
         try:
-            fast = compile_pipeline(self.model, self.schema)
+            plan = compile_pipeline(self.model, self.schema)
         except Unsupported as exc:
             self.fallback_reason = f"not compiled: {exc}"
             log.info("serving with scikit-learn", extra={"reason": self.fallback_reason})
             return
+        plan.spec.update(model_digest=self.digest, unknown_categories=self.schema.unknown_categories)
+        fast = plan.build()
         batch = self.self_check_batch()
         want = self._sklearn_proba(batch)
         try:
             got = fast(batch)
-        except Exception as exc:  # a compiled path that fails on valid rows is never used
+        except Exception as exc:  # a plan that fails on valid rows is never used
             self.fallback_reason = f"compiled path failed its self-check: {exc!r}"
         else:
             diff = float(np.max(np.abs(got - want))) if got.shape == want.shape else math.inf
             if self._labels(got) != self._labels(want) or diff > COMPILED_TOLERANCE:
                 self.fallback_reason = f"compiled path differs from scikit-learn (max |dp| = {diff:.3g})"
             else:
-                self.backend = "compiled"
-                self._proba = fast
+                self.backend, self.plan, self._proba = "compiled", plan, fast
                 log.info(
                     "compiled inference path verified", extra={"rows": batch.n_rows, "max_abs_diff": diff}
                 )
@@ -176,6 +217,9 @@ class Predictor:
     # ------------------------------------------------------------------ prediction
     def _sklearn_proba(self, batch: Batch) -> np.ndarray:
         import pandas as pd
+
+        if self.model is None:
+            raise RuntimeError("this predictor serves a cached plan; load the artifact for scikit-learn")
 
         data = {}
         for name in self._frame_columns:

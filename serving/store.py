@@ -9,6 +9,13 @@
 Remote calls retry transient failures (connection errors, timeouts, 5xx, throttling) with a doubling
 backoff, a bounded number of times; a missing object or a refused credential fails at once.
 Whatever goes wrong raises an ``ArtifactError`` subclass whose message names the URI and the reason.
+
+Loading: the first time a model digest is served, ``training.artifact.load_artifact`` verifies and
+deserialises it, the predictor checks it against its metadata and derives an inference plan checked
+against scikit-learn; the plan is then saved as ``CACHE_DIR/plans/<sha256 hex>.npz``. Later starts with
+the same digest verify the model file's sha256 and the library versions exactly as ``load_artifact``
+does, re-check the plan on the metadata examples, and serve it without importing scikit-learn (which
+is most of a cold start). ``python -m serving check`` run at image build time bakes the plan in.
 """
 
 from __future__ import annotations
@@ -32,7 +39,10 @@ from training.artifact import (
     ArtifactNotFoundError,
     DigestMismatchError,
     MetadataError,
+    atomic_write_bytes,
+    check_library_versions,
     file_digest,
+    read_metadata,
     sha256_digest,
 )
 
@@ -63,9 +73,62 @@ def load_predictor(settings: Settings) -> Predictor:
     from serving.predictor import Predictor
 
     local = fetch_artifact(settings)
-    return Predictor.from_artifact(
+    if settings.compiled:
+        cached = _predictor_from_cached_plan(local, settings)
+        if cached is not None:
+            return cached
+    predictor = Predictor.from_artifact(
         local, expected_digest=settings.model_digest, compiled=settings.compiled, max_rows=settings.max_rows
     )
+    if predictor.plan is not None:
+        path = plan_path(settings, predictor.digest)
+        try:
+            atomic_write_bytes(path, predictor.plan.to_bytes())
+            log.info("inference plan cached", extra={"path": str(path)})
+        except OSError as exc:
+            log.info("inference plan not cached", extra={"path": str(path), "reason": str(exc)})
+    return predictor
+
+
+def plan_path(settings: Settings, digest: str) -> Path:
+    return Path(settings.cache_dir) / "plans" / (digest.split(":", 1)[1] + ".npz")
+
+
+def verify_artifact_files(artifact_dir: Path, expected_digest: str | None) -> dict[str, Any]:
+    """``load_artifact``'s checks short of deserialising the model: metadata, model file inside the
+    artifact, sha256 against metadata and ``expected_digest``, library versions. Returns the metadata."""
+    meta = read_metadata(artifact_dir)
+    model_path = artifact_dir / str(meta["model_file"])
+    if model_path.parent.resolve() != artifact_dir.resolve():
+        raise MetadataError(
+            f"{artifact_dir / METADATA_FILE}: model_file must name a file inside the artifact"
+        )
+    if not model_path.is_file():
+        raise ArtifactNotFoundError(f"{model_path}: model file not found")
+    actual = file_digest(model_path)
+    if actual != meta["digest"]:
+        raise DigestMismatchError(f"{model_path}: digest {actual} does not match metadata {meta['digest']}")
+    if expected_digest is not None and actual != expected_digest:
+        raise DigestMismatchError(f"{model_path}: digest {actual} does not match expected {expected_digest}")
+    check_library_versions(meta["library_versions"])
+    return meta
+
+
+def _predictor_from_cached_plan(artifact_dir: Path, settings: Settings) -> Predictor | None:
+    from serving.plan import Plan, PlanError
+    from serving.predictor import ModelRefused, Predictor
+
+    path = plan_path(settings, str(read_metadata(artifact_dir)["digest"]))
+    if not path.is_file():
+        return None
+    meta = verify_artifact_files(artifact_dir, settings.model_digest)  # a mismatch refuses the model
+    try:
+        predictor = Predictor.from_plan(meta, Plan.from_bytes(path.read_bytes()), max_rows=settings.max_rows)
+    except (PlanError, ModelRefused, OSError) as exc:
+        log.warning("cached inference plan not used", extra={"path": str(path), "reason": str(exc)})
+        return None
+    log.info("serving the inference plan cached for this digest", extra={"path": str(path)})
+    return predictor
 
 
 def fetch_artifact(settings: Settings, *, sleep: Callable[[float], None] = time.sleep) -> Path:

@@ -1,7 +1,6 @@
-"""A real Gunicorn server under load: 32 concurrent clients, metrics summed across workers, a HUP reload
-and a SIGTERM shutdown while requests keep coming, none of which may fail a request.
-
-The tests share one server and run in file order (same xdist group); the last one stops it.
+"""A real Gunicorn server's life under load, in one scenario on one server (starting servers is the
+expensive part): 32 concurrent clients, metrics summed across workers, a HUP reload and a SIGTERM
+shutdown while requests keep coming. No step may fail a single request.
 """
 
 from __future__ import annotations
@@ -24,12 +23,12 @@ import requests
 from serving.predictor import Predictor
 from tests.contract.gunicorn_server import ServerProcess
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("server_lifecycle")]
+pytestmark = pytest.mark.slow
 
 GRACEFUL_TIMEOUT = 10
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def server(penguins_artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     proc = ServerProcess(
         penguins_artifact,
@@ -132,7 +131,7 @@ class Load:
             t.join(timeout=60)
 
 
-def test_32_concurrent_clients_get_correct_answers(server: ServerProcess, predictor: Predictor) -> None:
+def check_32_concurrent_clients(server: ServerProcess, predictor: Predictor) -> None:
     work = requests_for(predictor)
 
     def client(index: int) -> list[str]:
@@ -147,12 +146,12 @@ def test_32_concurrent_clients_get_correct_answers(server: ServerProcess, predic
 
     with ThreadPoolExecutor(max_workers=32) as pool:
         problems = [p for result in pool.map(client, range(32)) for p in result]
-    assert problems == []
+    assert problems == [], "32 concurrent clients"
 
 
-def test_metrics_add_up_across_workers(server: ServerProcess, predictor: Predictor) -> None:
-    """Every request of the previous test (8 per client, 2 per protocol) is counted once, whichever
-    worker answered it and whichever worker answers the scrape."""
+def check_metrics_add_up_across_workers(server: ServerProcess, predictor: Predictor) -> None:
+    """Every request of the 32 clients (8 each, so 64 per protocol) is counted once, whichever worker
+    answered it and whichever worker answers the scrape."""
     texts = [requests.get(server.url + "/metrics", timeout=10).text for _ in range(4)]
     assert len(set(texts)) >= 1
     text = texts[-1]
@@ -177,7 +176,7 @@ def test_metrics_add_up_across_workers(server: ServerProcess, predictor: Predict
     )
 
 
-def test_hup_reloads_workers_without_failing_a_request(server: ServerProcess, predictor: Predictor) -> None:
+def check_hup_reloads_workers_without_failing_a_request(server: ServerProcess, predictor: Predictor) -> None:
     old_workers = server.worker_pids()
     assert len(old_workers) == 2
     with Load(server.url, requests_for(predictor)) as load:
@@ -191,7 +190,7 @@ def test_hup_reloads_workers_without_failing_a_request(server: ServerProcess, pr
             time.sleep(0.1)
         time.sleep(1.0)
     assert not server.worker_pids() & old_workers, "the old workers were not replaced"
-    assert load.failures == []
+    assert load.failures == [], "HUP under load"
     assert load.outcomes["ok"] > 20 and load.outcomes["refused"] == 0
     assert requests.get(server.url + "/health/ready", timeout=10).status_code == 200
 
@@ -208,7 +207,7 @@ def _start_slow_request(url: str, body: bytes) -> socket.socket:
     return sock
 
 
-def test_sigterm_finishes_in_flight_requests_and_exits(server: ServerProcess, predictor: Predictor) -> None:
+def check_sigterm_finishes_in_flight_requests_and_exits(server: ServerProcess, predictor: Predictor) -> None:
     body = json.dumps({"rows": predictor.metadata["examples"]["rows"]}).encode()
     with Load(server.url, requests_for(predictor), threads=4) as load:
         time.sleep(1.0)
@@ -230,7 +229,14 @@ def test_sigterm_finishes_in_flight_requests_and_exits(server: ServerProcess, pr
     assert b'"labels"' in answer
     assert exit_code == 0
     assert stopped_after < GRACEFUL_TIMEOUT + 10
-    assert load.failures == []
+    assert load.failures == [], "SIGTERM under load"
     assert served_before > 10 and load.outcomes["refused"] > 0
     log = server.log()
     assert "SIGTERM: stopped accepting" in log and "Shutting down: Master" in log
+
+
+def test_server_lifecycle_under_load(server: ServerProcess, predictor: Predictor) -> None:
+    check_32_concurrent_clients(server, predictor)
+    check_metrics_add_up_across_workers(server, predictor)
+    check_hup_reloads_workers_without_failing_a_request(server, predictor)
+    check_sigterm_finishes_in_flight_requests_and_exits(server, predictor)
