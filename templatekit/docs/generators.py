@@ -222,7 +222,7 @@ def _resource(text: str) -> str:
 def _context(context: dict | None) -> str:
     if not context:
         return ""
-    return "; ".join(f"{k.split(':')[-1]} = {_resource(str(v))}" for k, v in context.items())
+    return "; ".join(f"`{k.split(':')[-1]}` = `{_resource(str(v))}`" for k, v in context.items())
 
 
 def personas(root: Path) -> str:
