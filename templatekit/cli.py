@@ -146,7 +146,27 @@ def run_init(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: Te
             return 1
     apply(root, result)
     stdout.write(f"{result.summary()}. Review with `git diff`, then run `make test`.\n")
+    if tuple(old.environments) != tuple(new.environments):
+        stdout.write(environment_follow_up(old.environments, new.environments))
     return 0
+
+
+def environment_follow_up(old: Sequence[str], new: Sequence[str]) -> str:
+    """What `make init` cannot decide for a new or renamed environment: settings, GitHub, AWS."""
+    added = [env for env in new if env not in old]
+    lines = ["Environments changed. Still to do by hand (make test points at what is missing):"]
+    for env in added:
+        lines += [
+            f"  - {env}: settings under environments.{env} in sagemaker/config.yaml (sizes, routing)",
+            f"  - {env}: GitHub Environments '{env}' and 'infra-{env}' with their reviewers and variables,",
+            "    documented in docs/using-this-template.md",
+            f"  - {env}: apply terraform/envs/{env} and terraform/account (a deploy role per environment)",
+        ]
+    gone = [env for env in old if env not in new]
+    if gone:
+        lines.append(f"  - removed {', '.join(gone)}: destroy their stacks before deleting their state")
+    lines.append("  - tests that use environment names as fixtures may name the old ones: rename them there")
+    return "\n".join(lines) + "\n"
 
 
 def run_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:

@@ -139,3 +139,10 @@ def test_a_ghcr_image_follows_a_renamed_repository(repo: Path) -> None:
     assert load(repo).image == "ghcr.io/octo/churn"  # lower case: registries refuse capitals
     assert run(repo, "init", "--github-repository", "octo/other", "--image", "quay.io/octo/x")[0] == 0
     assert load(repo).image == "quay.io/octo/x"
+
+
+def test_changing_environments_lists_what_is_left_to_do(repo: Path) -> None:
+    code, out, _ = run(repo, "init", "--environments", "dev,staging,production")
+    assert code == 0
+    assert "environments.dev in sagemaker/config.yaml" in out and "'infra-dev'" in out
+    assert (repo / "deploy" / "dev" / "values.yaml").is_file()
