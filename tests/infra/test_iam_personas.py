@@ -18,6 +18,7 @@ import yaml
 
 from tests.infra import parliament_lint, tf_moto
 from tests.infra.iam_eval import ALLOW, DENY, Request, evaluate, statements
+from tests.infra.run_once import once_per_run
 from tests.infra.terraform_cli import TerraformUnavailable, find_provider_mirror, terraform_binary
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_terraform, pytest.mark.xdist_group("terraform-moto")]
@@ -82,13 +83,20 @@ def role_name(key: str, project: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def stack(moto_server: str) -> tf_moto.StackSnapshot:
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, worker_id: str
+) -> tf_moto.StackSnapshot:
     try:
         terraform_binary()
         find_provider_mirror()
     except TerraformUnavailable as exc:
         pytest.skip(str(exc))
-    return tf_moto.snapshot(moto_server)
+    return once_per_run(
+        tmp_path_factory,
+        worker_id,
+        "terraform-moto-stack",
+        lambda: tf_moto.snapshot(request.getfixturevalue("moto_server")),
+    )
 
 
 @pytest.fixture(scope="module")

@@ -11,19 +11,27 @@ from __future__ import annotations
 import pytest
 
 from tests.infra import tf_moto
+from tests.infra.run_once import once_per_run
 from tests.infra.terraform_cli import TerraformUnavailable, find_provider_mirror, terraform_binary
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_terraform, pytest.mark.xdist_group("terraform-moto")]
 
 
 @pytest.fixture(scope="module")
-def stack(moto_server: str) -> tf_moto.StackSnapshot:
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, worker_id: str
+) -> tf_moto.StackSnapshot:
     try:
         terraform_binary()
         find_provider_mirror()
     except TerraformUnavailable as exc:
         pytest.skip(str(exc))
-    return tf_moto.snapshot(moto_server)
+    return once_per_run(
+        tmp_path_factory,
+        worker_id,
+        "terraform-moto-stack",
+        lambda: tf_moto.snapshot(request.getfixturevalue("moto_server")),
+    )
 
 
 def _statements(policy: dict) -> list[dict]:

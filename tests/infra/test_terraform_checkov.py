@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.infra.run_once import once_per_run
+
 REPO = Path(__file__).resolve().parents[2]
 CHECKOV = REPO / ".tools" / "checkov" / "bin" / "checkov"
 SKIP_COMMENT = re.compile(r"#\s*checkov:skip=(?P<id>[A-Z0-9_]+)(?::(?P<reason>.*))?$")
@@ -23,9 +25,13 @@ pytestmark = pytest.mark.xdist_group("terraform-validate")
 
 
 @pytest.fixture(scope="module")
-def report() -> dict:
+def report(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict:
     if not CHECKOV.exists():
         pytest.skip("checkov is not installed: run `make tools` (it installs .tools/checkov)")
+    return once_per_run(tmp_path_factory, worker_id, "checkov-terraform", run_checkov)
+
+
+def run_checkov() -> dict:
     proc = subprocess.run(
         [str(CHECKOV), "--directory", "terraform", "--framework", "terraform", "--skip-download",
          "--output", "json"],

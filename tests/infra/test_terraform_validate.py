@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.infra.run_once import once_per_run
 from tests.infra.terraform_cli import (
     TerraformUnavailable,
     Workspace,
@@ -35,14 +36,17 @@ EXPECTED_ROOTS = {
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+def reports(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict[str, dict]:
     try:
         terraform_binary()
         find_provider_mirror()
     except TerraformUnavailable as exc:
         pytest.skip(str(exc))
-    workspace = Workspace(tmp_path_factory.mktemp("tf-validate"))
-    return workspace.validate_all(ROOTS, threads=2)
+
+    def validate_all() -> dict[str, dict]:
+        return Workspace(tmp_path_factory.mktemp("tf-validate")).validate_all(ROOTS, threads=2)
+
+    return once_per_run(tmp_path_factory, worker_id, "terraform-validate", validate_all)
 
 
 def test_every_root_is_checked() -> None:
