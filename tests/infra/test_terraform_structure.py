@@ -154,7 +154,8 @@ def test_autoscaling_group_uses_elb_health_instance_refresh_and_target_tracking(
     _, _, asg = one(resources("aws_autoscaling_group"))
     assert asg["health_check_type"] == "ELB"
     assert asg["vpc_zone_identifier"] == "${var.private_subnet_ids}"
-    assert one(asg["launch_template"])["version"] == "${aws_launch_template.this.latest_version}"
+    assert one(asg["launch_template"])["version"] == "${aws_launch_template.this.default_version}"
+    assert lt_updates_default(), "Terraform makes each version it creates the default"
     refresh = one(asg["instance_refresh"])
     assert refresh["strategy"] == "Rolling"
     assert one(refresh["preferences"])["auto_rollback"] is True
@@ -167,6 +168,11 @@ def test_autoscaling_group_uses_elb_health_instance_refresh_and_target_tracking(
         "length(var.private_subnet_ids) >= 2"
         in one(variables["private_subnet_ids"]["validation"])["condition"]
     )
+
+
+def lt_updates_default() -> bool:
+    _, _, lt = one(resources("aws_launch_template"))
+    return lt["update_default_version"] is True
 
 
 def test_load_balancer_https_redirect_logs_and_readiness_check() -> None:

@@ -293,3 +293,18 @@ def test_every_server_setting_the_script_sets_exists(script: str) -> None:
     used = set(re.findall(r"--env (MODEL_SERVER_[A-Z0-9_]+)=", script))
     used |= set(re.findall(r"\b(MODEL_SERVER_[A-Z0-9_]+)\b", (MODULE / "main.tf").read_text()))
     assert used and used <= known, f"unknown settings: {sorted(used - known)}"
+
+
+def test_the_promotion_module_repins_the_rendered_script(tmp_path: Path, script: str) -> None:
+    """promotion/asg.py replaces the one digest in this very user data; the result still runs."""
+    from promotion import asg
+
+    encoded = base64.b64encode(script.encode("utf-8")).decode("ascii")
+    assert len(encoded) < 16384, "EC2 user data is limited to 16 KiB (base64)"
+    new_digest = "sha256:" + "cd" * 32
+    repinned, old = asg.repin_user_data(encoded, new_digest)
+    assert old == DIGEST
+    proc, calls = run_script(tmp_path, base64.b64decode(repinned).decode("utf-8"))
+    assert proc.returncode == 0, proc.stderr
+    (run,) = _docker(calls, "run")
+    assert run[-2] == f"{ECR_IMAGE}@{new_digest}"

@@ -3,9 +3,10 @@
 # terminates TLS, redirects HTTP to HTTPS, writes access logs and health-checks the readiness path.
 #
 # Releases after the first are made by the promotion module, not by Terraform: it adds a launch
-# template version with the new digest and starts an instance refresh with auto rollback (see README).
-# The group follows the template's latest version, so Terraform sees no drift after a release and its
-# own changes (instance type, AMI) roll out through the same instance refresh.
+# template version with the new digest, starts an instance refresh with auto rollback and, once that
+# succeeded, makes the version the template's default (see README). The group follows the default
+# version, so Terraform sees no drift after a release, successful or not, and its own changes
+# (instance type, AMI) roll out through the same instance refresh.
 
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
@@ -409,9 +410,12 @@ resource "aws_autoscaling_group" "this" {
     "GroupTotalInstances",
   ]
 
+  # The template's default version: Terraform makes each version it creates the default, and the
+  # promotion module does so only after a release succeeded. A failed release leaves the default (and
+  # so this group) on the last good version, and Terraform sees no drift.
   launch_template {
     id      = aws_launch_template.this.id
-    version = aws_launch_template.this.latest_version
+    version = aws_launch_template.this.default_version
   }
 
   instance_refresh {

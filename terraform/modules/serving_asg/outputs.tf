@@ -23,9 +23,9 @@ output "launch_template_id" {
   value       = aws_launch_template.this.id
 }
 
-output "launch_template_latest_version" {
-  description = "Latest launch template version, which the Auto Scaling group runs."
-  value       = aws_launch_template.this.latest_version
+output "launch_template_default_version" {
+  description = "Default launch template version, which the Auto Scaling group runs."
+  value       = aws_launch_template.this.default_version
 }
 
 output "instance_role_arn" {

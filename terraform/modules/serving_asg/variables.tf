@@ -127,6 +127,11 @@ variable "server_environment" {
     condition     = alltrue([for k, v in var.server_environment : can(regex("^MODEL_SERVER_[A-Z0-9_]+$", k)) && can(regex("^[A-Za-z0-9_.:/@+=,-]*$", v))])
     error_message = "Keys must be MODEL_SERVER_<NAME>; values may hold letters, digits and _ . : / @ + = , - only."
   }
+
+  validation {
+    condition     = alltrue([for v in values(var.server_environment) : !strcontains(v, "sha256:")])
+    error_message = "The user data must name exactly one digest, the image's (the promotion module replaces it); the model baked into the image is verified by its own metadata."
+  }
 }
 
 variable "container_port" {
