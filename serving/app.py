@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from serving.errors import InternalError, ServingError
@@ -75,41 +75,47 @@ def _install_hooks(app: Flask, ctx: ServerContext) -> None:
     access_log = ctx.settings.access_log
     metrics = ctx.metrics
 
+    # Hot path: each ``request.x`` goes through a context-local proxy, so resolve the request once.
     @app.before_request
     def start() -> None:
-        g.start = time.perf_counter()
-        g.request_id = request_id_from(request.headers.get("X-Request-ID"))
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        environ = req.environ
+        environ["serving.start"] = time.perf_counter()
+        environ["serving.request_id"] = request_id_from(environ.get("HTTP_X_REQUEST_ID"))
 
     @app.after_request
     def finish(response: Response) -> Response:
-        request_id = getattr(g, "request_id", None) or request_id_from(None)
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        environ = req.environ
+        request_id = environ.get("serving.request_id") or request_id_from(None)
         response.headers["X-Request-ID"] = request_id
-        elapsed = time.perf_counter() - getattr(g, "start", time.perf_counter())
-        rule = request.url_rule
+        elapsed = time.perf_counter() - environ.get("serving.start", time.perf_counter())
+        rule = req.url_rule
         route = rule.rule if rule is not None else "<unmatched>"
-        metrics.observe(route, request.method, response.status_code, elapsed)
+        status = response.status_code
+        metrics.observe(route, req.method, status, elapsed)
         if access_log:
-            level = (
-                logging.DEBUG if request.path in QUIET_PATHS and response.status_code < 400 else logging.INFO
-            )
+            path = req.path
+            level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
             if log.isEnabledFor(level):
                 log.log(
                     level,
                     "request",
                     extra={
                         "request_id": request_id,
-                        "method": request.method,
-                        "path": request.path,
-                        "status": response.status_code,
+                        "method": req.method,
+                        "path": path,
+                        "status": status,
                         "duration_ms": round(elapsed * 1000, 3),
-                        "remote": request.remote_addr,
+                        "remote": req.remote_addr,
                     },
                 )
         return response
 
     def respond(err: ServingError) -> Response:
-        request_id = getattr(g, "request_id", None) or request_id_from(request.headers.get("X-Request-ID"))
-        g.request_id = request_id
+        environ = request.environ
+        request_id = environ.get("serving.request_id") or request_id_from(environ.get("HTTP_X_REQUEST_ID"))
+        environ["serving.request_id"] = request_id
         path = request.path
         protocol = next(p for p in PROTOCOLS if p.owns(path) or p.NAME == "native")
         response = protocol.error_response(err, request_id)
@@ -144,6 +150,6 @@ def _install_hooks(app: Flask, ctx: ServerContext) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:
-        request_id = getattr(g, "request_id", "-")
+        request_id = request.environ.get("serving.request_id", "-")
         errors_log.exception("unhandled error", extra={"request_id": request_id, "path": request.path})
         return respond(InternalError(f"internal error; quote request id {request_id}"))

@@ -10,6 +10,7 @@ each app gets its own registry.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -63,15 +64,28 @@ class Metrics:
             multiprocess_mode="livemax",
         )
         self.digest = digest
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._rows: dict[str, Any] = {}
         self._info_labels = (name, version, digest)
         self.info.labels(*self._info_labels).set(1)
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(route, method, str(status), self.digest).inc()
-        self.latency.labels(route, method, self.digest).observe(seconds)
+        key = (route, method, status)
+        children = self._children.get(key)
+        if children is None:  # labelled children are looked up once per (route, method, status)
+            children = (
+                self.requests.labels(route, method, str(status), self.digest),
+                self.latency.labels(route, method, self.digest),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def count_rows(self, protocol: str, n: int) -> None:
-        self.rows.labels(protocol, self.digest).inc(n)
+        child = self._rows.get(protocol)
+        if child is None:
+            child = self._rows[protocol] = self.rows.labels(protocol, self.digest)
+        child.inc(n)
 
     def render(self) -> bytes:
         self.info.labels(*self._info_labels).set(

@@ -22,7 +22,7 @@ import math
 from typing import Any
 
 import numpy as np
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 import serving
 from serving.errors import InvalidInput, NotFound, ServingError, UnsupportedMediaType
@@ -267,8 +267,6 @@ def register(app: Flask, ctx: ServerContext) -> None:
 
     def infer(name: str, model_version: str | None = None) -> Response:
         check_model(name, model_version)
-        from flask import request
-
         if request.headers.get("Inference-Header-Content-Length") is not None:
             raise UnsupportedMediaType("the binary tensor data extension is not supported; send JSON")
         body = require_object(
@@ -296,13 +294,11 @@ def register(app: Flask, ctx: ServerContext) -> None:
                         "data": result.probabilities.reshape(-1).tolist(),
                     }
                 )
-        from flask import g
-
         return json_response(
             {
                 "model_name": served,
                 "model_version": version,
-                "id": request_id or g.request_id,
+                "id": request_id or request.environ.get("serving.request_id", ""),
                 "outputs": tensors,
             }
         )
