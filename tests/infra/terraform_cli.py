@@ -222,6 +222,9 @@ class Workspace:
 
     def validate_all(self, roots: Iterable[str], threads: int = 2) -> dict[str, dict]:
         roots = list(roots)
+        # Terraform's plugin cache is not safe for concurrent writers: fill it with one init first.
+        if roots:
+            self.init(roots[0])
         with ThreadPoolExecutor(max_workers=threads) as pool:
             return dict(zip(roots, pool.map(self.validate, roots), strict=True))
 
