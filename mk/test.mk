@@ -18,3 +18,6 @@ format: venv ## Apply ruff's formatting and safe fixes
 .PHONY: typecheck
 typecheck: venv ## mypy on the packages
 	$(VENV)/bin/mypy
+
+.PHONY: checkov
+checkov: deploy-checkov checkov-terraform ## checkov on everything it scans: k8s/, kserve/, Dockerfile, terraform/
