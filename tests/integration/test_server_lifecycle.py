@@ -1,6 +1,6 @@
-"""A real Gunicorn server's life under load, in one scenario on one server (starting servers is the
-expensive part): 32 concurrent clients, metrics summed across workers, a HUP reload and a SIGTERM
-shutdown while requests keep coming. No step may fail a single request.
+"""A real Gunicorn server's life under load, in one scenario per worker type (sync: THREADS=1, the
+default; gthread: THREADS>1): 32 concurrent clients, metrics summed across workers, a HUP reload and a
+SIGTERM shutdown while requests keep coming. No step may fail a single request.
 """
 
 from __future__ import annotations
@@ -28,13 +28,16 @@ pytestmark = pytest.mark.slow
 GRACEFUL_TIMEOUT = 10
 
 
-@pytest.fixture
-def server(penguins_artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+@pytest.fixture(params=[1, 2], ids=["sync-workers", "gthread-workers"])
+def server(
+    request: pytest.FixtureRequest, penguins_artifact: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     proc = ServerProcess(
         penguins_artifact,
         tmp_path_factory.mktemp("lifecycle"),
         graceful_timeout=GRACEFUL_TIMEOUT,
         access_log="false",
+        threads=request.param,
     )
     proc.start()
     try:
