@@ -137,6 +137,7 @@ PLACES: tuple[Place, ...] = (
             "unit/promotion/test_k8s_render.py",
             "unit/promotion/test_k8s_promotion.py",
             "unit/promotion/test_kserve_promotion.py",
+            "unit/serving/test_serving_app.py",
         )
         for place in words(f"tests/{path}", "image", "model_name")
     ),
@@ -144,7 +145,9 @@ PLACES: tuple[Place, ...] = (
     *words("tests/integration/test_sagemaker_moto.py", "image", "project"),
     word("tests/contract/payloads/kserve_v2/server_metadata.json", "project", required=False),
     Place("tests/integration/test_pipeline.py", _META_NAME, "{model_name}", required=False),
-    Place("tests/integration/test_sagemaker_container_contract.py", _META_NAME, "{model_name}", required=False),
+    Place(
+        "tests/integration/test_sagemaker_container_contract.py", _META_NAME, "{model_name}", required=False
+    ),
     Place("tests/unit/training/test_stage_train.py", _META_NAME, "{model_name}", required=False),
     Place(
         "tests/unit/promotion/test_sagemaker_training.py",
