@@ -66,11 +66,14 @@ def predict_figures(artifact: Path, repeat: int) -> list[tuple[str, int, float, 
 
 
 def cold_start(artifact: Path, runs: int) -> list[float]:
-    """Seconds from spawning `python -m serving` (2 workers, preloaded) to a 200 from /health/ready."""
+    """Seconds from spawning `python -m serving` (2 workers, preloaded) to a 200 from /health/ready.
+    The first run starts with an empty cache (scikit-learn loads the model and the plan is made); the
+    others find the plan cached for the digest."""
     sys.path.insert(0, str(REPO))
     from tests.conftest import free_port
 
     times = []
+    cache = tempfile.mkdtemp(prefix="serving-bench-cache-")
     for _ in range(runs):
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_SERVER_")}
@@ -78,6 +81,7 @@ def cold_start(artifact: Path, runs: int) -> list[float]:
             MODEL_SERVER_MODEL_URI=str(artifact),
             MODEL_SERVER_PORT=str(port),
             MODEL_SERVER_LOG_LEVEL="WARNING",
+            MODEL_SERVER_CACHE_DIR=cache,
         )
         start = time.monotonic()
         proc = subprocess.Popen(
@@ -122,9 +126,12 @@ def main() -> int:
                 f"{estimator:<24} {n:>4} {sk:>15.0f} us {fast:>7.0f} us {sk / fast:>8.1f}x {decode:>9.0f} us"
             )
     if args.cold_starts:
-        times = cold_start(artifacts[0], args.cold_starts)
-        print(f"cold start to ready (local model, 2 workers): median {statistics.median(times):.2f} s "
-              f"(runs: {', '.join(f'{t:.2f}' for t in times)}; load average {os.getloadavg()[0]:.1f})")  # fmt: skip
+        first, *cached = cold_start(artifacts[0], max(2, args.cold_starts))
+        load = os.getloadavg()[0]
+        print(f"cold start to ready (local model, 2 workers; load average {load:.1f}):")
+        print(f"  first start of this digest (scikit-learn load, plan made and cached): {first:.2f} s")
+        print(f"  later starts (cached plan): median {statistics.median(cached):.2f} s "
+              f"(runs: {', '.join(f'{t:.2f}' for t in cached)})")  # fmt: skip
     return 0
 
 
