@@ -24,6 +24,7 @@ import json
 import logging
 import re
 import shutil
+import ssl
 import tempfile
 import time
 import urllib.error
@@ -249,8 +250,12 @@ def _http_fetcher(base: str, timeout: float) -> Fetch:
             if exc.code in (408, 425, 429) or exc.code >= 500:
                 raise _Transient(f"HTTP {exc.code}") from None
             raise StoreError(f"{url}: HTTP {exc.code} {exc.reason}") from None
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            raise _Transient(str(getattr(exc, "reason", exc))) from None
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, ssl.SSLError):  # a certificate problem does not go away by retrying
+                raise StoreError(f"{url}: TLS failure: {exc.reason}") from None
+            raise _Transient(str(exc.reason)) from None
+        except (TimeoutError, ConnectionError) as exc:
+            raise _Transient(str(exc)) from None
 
     return fetch
 

@@ -3,7 +3,9 @@ with backoff, the digest-keyed cache, and refusals (digest mismatch, missing obj
 
 from __future__ import annotations
 
+import datetime
 import shutil
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -19,9 +21,10 @@ from training.artifact import ArtifactNotFoundError, DigestMismatchError, read_m
 
 
 class ArtifactHTTPServer:
-    """Serves files from a directory; can fail the first N requests with a status, and counts requests."""
+    """Serves files from a directory (over TLS when given a context); can fail the first N requests with a
+    status, and counts requests."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, tls: ssl.SSLContext | None = None):
         self.root = root
         self.requests: list[str] = []
         self.fail_first = 0
@@ -50,7 +53,10 @@ class ArtifactHTTPServer:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/artifact"
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}/artifact"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self) -> ArtifactHTTPServer:
@@ -197,3 +203,55 @@ def test_s3_fetch_through_the_emulator(aws_env: str, penguins_artifact: Path, tm
         fetch_artifact(settings_for("s3://store-unit-test/nothing", tmp_path))
     with pytest.raises(StoreError, match="NoSuchBucket"):
         fetch_artifact(settings_for("s3://no-such-bucket-here/x", tmp_path))
+
+
+def _self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 signed by itself (so it is also the CA to trust)."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+def test_https_with_a_trusted_certificate_and_refusal_of_an_untrusted_one(
+    artifact_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = _self_signed_certificate(tmp_path)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    with ArtifactHTTPServer(artifact_copy, tls) as server:
+        assert server.url.startswith("https://")
+        with pytest.raises(StoreError, match="TLS failure"):  # not trusted: refused, and not retried
+            fetch_artifact(settings_for(server.url, tmp_path), sleep=lambda _: pytest.fail("retried"))
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        predictor = load_predictor(settings_for(server.url, tmp_path))
+        assert predictor.backend == "compiled"
+        assert server.requests == ["/artifact/metadata.json", "/artifact/model.skops"]
