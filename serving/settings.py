@@ -87,9 +87,11 @@ class Settings:
         factory=available_cpus,
     )
     threads: int = _doc(
-        "Threads per worker. 1 selects Gunicorn's sync worker; more selects gthread (keep-alive, "
-        "useful behind slow clients, but CPU-bound predictions still share one core per worker).",
-        1,
+        "Threads per worker. More than 1 selects Gunicorn's gthread worker, which keeps connections "
+        "alive between requests (no TCP set-up per request behind a load balancer) and lets a slow "
+        "client hold one thread rather than a whole worker; 1 selects the sync worker (one connection "
+        "per request). Predictions are CPU-bound, so a few threads are enough.",
+        2,
     )
     preload: bool = _doc(
         "Load and verify the model once in the Gunicorn master before forking workers (fast start, "
@@ -102,7 +104,12 @@ class Settings:
         "Seconds given to in-flight requests after SIGTERM (or a HUP restart) before workers are killed.",
         20,
     )
-    keepalive: int = _doc("Seconds an idle keep-alive connection is kept open (gthread workers).", 5)
+    keepalive: int = _doc(
+        "Seconds an idle keep-alive connection is kept open (gthread workers). Longer than the idle "
+        "timeout of load balancers in front (60 s on AWS ALB), so they never reuse a connection the "
+        "server has just closed.",
+        75,
+    )
     backlog: int = _doc("Listen backlog: connections the kernel queues while workers are busy.", 2048)
     max_body_bytes: int = _doc("Largest request body accepted; larger bodies get 413.", 1_048_576)
     max_rows: int = _doc("Most rows (instances) accepted in one request; more get 413.", 1000)

@@ -10,7 +10,9 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     def cell(text: str) -> str:
         # outside code spans, < and > would be read as HTML and vanish on GitHub
         parts = text.replace("|", "\\|").replace("\n", " ").split("`")
-        return "`".join(p if i % 2 else p.replace("<", "&lt;").replace(">", "&gt;") for i, p in enumerate(parts))
+        return "`".join(
+            p if i % 2 else p.replace("<", "&lt;").replace(">", "&gt;") for i, p in enumerate(parts)
+        )
 
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]

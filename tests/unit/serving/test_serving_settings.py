@@ -11,16 +11,15 @@ from serving.settings import PREFIX, Settings, SettingsError, available_cpus
 
 def test_defaults_without_environment() -> None:
     s = Settings.from_env({})
-    assert (s.model_uri, s.host, s.port, s.threads, s.preload, s.compute_threads) == (
+    assert (s.model_uri, s.host, s.port, s.preload, s.compute_threads) == (
         "models",
         "127.0.0.1",
         8080,
-        1,
         True,
         1,
     )
     assert s.workers == available_cpus() >= 1
-    assert s.worker_class == "sync"
+    assert s.threads == 2 and s.worker_class == "gthread" and s.keepalive > 60
     assert s.model_digest is None and s.model_name is None
 
 
@@ -29,7 +28,7 @@ def test_values_are_parsed_by_type() -> None:
         {
             "MODEL_SERVER_MODEL_URI": "s3://bucket/models/penguins",
             "MODEL_SERVER_PORT": "9000",
-            "MODEL_SERVER_THREADS": "4",
+            "MODEL_SERVER_THREADS": "1",
             "MODEL_SERVER_PRELOAD": "no",
             "MODEL_SERVER_DOWNLOAD_BACKOFF": "0.25",
             "MODEL_SERVER_MODEL_DIGEST": "sha256:" + "a" * 64,
@@ -37,8 +36,8 @@ def test_values_are_parsed_by_type() -> None:
             "UNRELATED": "ignored",
         }
     )
-    assert (s.port, s.threads, s.preload, s.download_backoff) == (9000, 4, False, 0.25)
-    assert s.worker_class == "gthread"
+    assert (s.port, s.threads, s.preload, s.download_backoff) == (9000, 1, False, 0.25)
+    assert s.worker_class == "sync"
 
 
 @pytest.mark.parametrize(
