@@ -123,9 +123,13 @@ def decode_answer(
             raise AnswerError("the answer has neither labels nor probabilities")
         array = None
     else:
-        if isinstance(proba, list) and proba and isinstance(proba[0], dict):  # {class: probability} objects
-            proba = [[row[c] for c in classes] for row in proba]
-        array = np.asarray(proba, dtype=float).reshape(n_rows, len(classes))
+        try:
+            # {class: probability} objects
+            if isinstance(proba, list) and proba and isinstance(proba[0], dict):
+                proba = [[row[c] for c in classes] for row in proba]
+            array = np.asarray(proba, dtype=float).reshape(n_rows, len(classes))
+        except (KeyError, TypeError, ValueError) as err:  # run.py reports AnswerError, anything else aborts
+            raise AnswerError(f"probabilities are not {n_rows} x {len(classes)} numbers: {err!r}") from err
         if labels is None:
             labels = [classes[i] for i in array.argmax(axis=1)]
     if len(labels) != n_rows:
