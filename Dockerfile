@@ -55,7 +55,13 @@ ENV PATH=/opt/program:/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/us
     PYTHONUNBUFFERED=1 \
     MODEL_SERVER_HOST=0.0.0.0 \
     MODEL_SERVER_PORT=8080 \
-    MODEL_SERVER_MODEL_URI=/opt/ml/model
+    MODEL_SERVER_MODEL_URI=/opt/ml/model \
+    MODEL_SERVER_PLAN_DIR=/opt/app/plans
+# The baked model's verified inference plan, made now into PLAN_DIR (root-owned: the app user reads it,
+# never writes), so a start serves it without importing scikit-learn, most of a first start's time. The
+# checks are the server's own: a model it would refuse fails the build (exit 4). A model the plan compiler
+# does not support gets no plan and is served by scikit-learn; the printed summary says which.
+RUN python3 -m serving check
 WORKDIR /opt/app
 USER ${APP_UID}:${APP_UID}
 EXPOSE 8080

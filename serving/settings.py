@@ -117,6 +117,12 @@ class Settings:
         "Directory where remote artifacts are cached, one sub-directory per digest.",
         factory=lambda: os.path.join(tempfile.gettempdir(), "model-server-cache"),
     )
+    plan_dir: str = _doc(
+        "Directory of verified inference plans, one file per model digest; empty means CACHE_DIR/plans. "
+        "May be read-only (the image bakes its model's plan into one): a plan that cannot be written "
+        "there is logged and not cached.",
+        "",
+    )
     download_attempts: int = _doc("Attempts per remote download before giving up.", 4)
     download_backoff: float = _doc(
         "Seconds before the first retry; doubled after each failed attempt (capped at 8 s).", 0.5

@@ -12,10 +12,12 @@ Whatever goes wrong raises an ``ArtifactError`` subclass whose message names the
 
 Loading: the first time a model digest is served, ``training.artifact.load_artifact`` verifies and
 deserialises it, the predictor checks it against its metadata and derives an inference plan checked
-against scikit-learn; the plan is then saved as ``CACHE_DIR/plans/<sha256 hex>.npz``. Later starts with
-the same digest verify the model file's sha256 and the library versions exactly as ``load_artifact``
-does, re-check the plan on the metadata examples, and serve it without importing scikit-learn (which
-is most of a cold start). ``python -m serving check`` run at image build time bakes the plan in.
+against scikit-learn; the plan is then saved as ``<PLAN_DIR>/<sha256 hex>.npz`` (``PLAN_DIR`` defaults to
+``CACHE_DIR/plans``; failing to write it is logged, not fatal). Later starts with the same digest verify
+the model file's sha256 and the library versions exactly as ``load_artifact`` does, re-check the plan
+on the metadata examples, and serve it without importing scikit-learn (which is most of a cold start).
+The image runs ``python -m serving check`` at build time, so its model's plan is baked into a
+read-only ``PLAN_DIR``.
 """
 
 from __future__ import annotations
@@ -92,7 +94,9 @@ def load_predictor(settings: Settings) -> Predictor:
 
 
 def plan_path(settings: Settings, digest: str) -> Path:
-    return Path(settings.cache_dir) / "plans" / (digest.split(":", 1)[1] + ".npz")
+    """Where the verified plan for ``digest`` is looked for and saved: ``PLAN_DIR``, else ``CACHE_DIR/plans``."""
+    directory = Path(settings.plan_dir) if settings.plan_dir else Path(settings.cache_dir) / "plans"
+    return directory / (digest.split(":", 1)[1] + ".npz")
 
 
 def verify_artifact_files(artifact_dir: Path, expected_digest: str | None) -> dict[str, Any]:

@@ -3,8 +3,10 @@
 Built once per session (layers are cached between sessions, and the Debian base image is made once by
 docker/build-base-image.sh), run read-only as its non-root user with every capability dropped, then:
 every contract payload of tests/contract is replayed against it; the promotion smoke test passes; the
-labels and the SageMaker layout are checked; a model given by MODEL_URI at start is served, and one
-with the wrong digest is refused. Image size and cold start (run -> ready) go to build/container.json.
+labels and the SageMaker layout are checked; the baked model is served from the inference plan baked
+into the image at build time (no scikit-learn import); a model given by MODEL_URI at start is served,
+and one with the wrong digest is refused. Image size and cold start (run -> ready) go to
+build/container.json.
 Skips, with the reason, where podman or root (for debootstrap) is missing.
 """
 
@@ -207,6 +209,28 @@ def test_image_metadata_user_and_layout(container: dict[str, Any]) -> None:
     assert absent.stdout.strip() == "[]"
 
 
+def log_lines(name: str) -> list[dict[str, Any]]:
+    """The container's JSON log lines (the server logs to stderr)."""
+    logs = podman("logs", name)
+    return [json.loads(line) for line in (logs.stderr + logs.stdout).splitlines() if line.startswith("{")]
+
+
+def test_the_baked_model_is_served_from_the_baked_plan(container: dict[str, Any]) -> None:
+    """The Dockerfile's build-time `python -m serving check` left the model's verified plan in the read-only
+    PLAN_DIR; the start served it (after the digest and version checks) without loading scikit-learn."""
+    name = container["name"]
+    served = [
+        line
+        for line in log_lines(name)
+        if line.get("message") == "serving the inference plan cached for this digest"
+    ]
+    hex_digest = container["meta"]["digest"].split(":", 1)[1]
+    assert [line["path"] for line in served] == [f"/opt/app/plans/{hex_digest}.npz"], log_lines(name)
+    assert not any(line.get("message") == "inference plan not cached" for line in log_lines(name))
+    maps = podman("exec", name, "cat", "/proc/1/maps").stdout  # the Gunicorn master, which loaded the model
+    assert "/opt/venv/lib" in maps and "/sklearn/" not in maps and "/scipy/" not in maps
+
+
 def test_model_uri_at_start_and_digest_refusal(
     container: dict[str, Any], penguins_artifact: Path, tmp_path: Path
 ) -> None:
@@ -221,8 +245,8 @@ def test_model_uri_at_start_and_digest_refusal(
     try:
         url, _ = start(name, *mount, "-e", f"MODEL_SERVER_MODEL_DIGEST={digest}")
         assert requests.get(url + "/health/ready", timeout=5).status_code == 200
-        logs = podman("logs", name).stderr + podman("logs", name).stdout
-        assert "/models" in logs or digest in logs
+        text = podman("logs", name).stderr + podman("logs", name).stdout
+        assert "/models" in text or digest in text
     finally:
         podman("rm", "-f", "-t", "1", name, check=False)
     wrong = "sha256:" + "f" * 64

@@ -1,17 +1,23 @@
-"""Inference plans cached per model digest: round trip, use on the next start without scikit-learn, and
-refusal or fallback when anything does not match."""
+"""Inference plans cached per model digest: round trip, use on the next start without scikit-learn,
+refusal or fallback when anything does not match, and a separate (possibly read-only) PLAN_DIR."""
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
+import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from serving import store
+from serving.app import create_app
 from serving.plan import Plan, PlanError
 from serving.predictor import Predictor
 from serving.settings import Settings
@@ -106,3 +112,103 @@ def test_unusable_plan_falls_back_to_the_full_load(
     plan.arrays[key] = plan.arrays[key] + np.eye(len(plan.arrays[key]))[0] * 5.0  # one class only
     path.write_bytes(plan.to_bytes())
     assert load_predictor(settings).model is not None
+
+
+# --------------------------------------------------------------------------- PLAN_DIR
+def read_only(directory: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``directory`` read-only: mode bits for ordinary users, and (root ignores them) writes below it
+    fail with EROFS as on the image's read-only root file system."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for path in directory.iterdir():
+        path.chmod(0o444)
+    directory.chmod(0o555)
+    real: Callable[[str | os.PathLike[str], bytes], None] = store.atomic_write_bytes
+
+    def write(path: str | os.PathLike[str], data: bytes) -> None:
+        if Path(path).resolve().is_relative_to(directory.resolve()):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        real(path, data)
+
+    monkeypatch.setattr(store, "atomic_write_bytes", write)
+
+
+@pytest.fixture
+def plans(tmp_path: Path) -> Iterator[Path]:
+    directory = tmp_path / "plans"
+    yield directory
+    if directory.is_dir():  # writable again, so the temporary directory can be removed
+        directory.chmod(0o755)
+
+
+def test_plan_dir_defaults_to_the_cache_dir(tmp_path: Path) -> None:
+    digest = "sha256:" + "a" * 64
+    default = Settings.from_env({"MODEL_SERVER_CACHE_DIR": str(tmp_path / "cache")})
+    assert default.plan_dir == ""
+    assert plan_path(default, digest) == tmp_path / "cache" / "plans" / ("a" * 64 + ".npz")
+    chosen = Settings.from_env(
+        {"MODEL_SERVER_CACHE_DIR": str(tmp_path / "cache"), "MODEL_SERVER_PLAN_DIR": str(tmp_path / "baked")}
+    )
+    assert plan_path(chosen, digest) == tmp_path / "baked" / ("a" * 64 + ".npz")
+
+
+def test_plans_are_written_to_and_read_from_plan_dir(artifact: Path, tmp_path: Path, plans: Path) -> None:
+    settings = Settings(model_uri=str(artifact), cache_dir=str(tmp_path / "cache"), plan_dir=str(plans))
+    first = load_predictor(settings)
+    assert first.model is not None
+    assert [p.name for p in plans.iterdir()] == [first.digest.split(":", 1)[1] + ".npz"]
+    assert not (tmp_path / "cache" / "plans").exists()
+    second = load_predictor(settings)
+    assert second.model is None and second.backend == "compiled"
+
+
+def test_check_bakes_a_plan_that_a_read_only_plan_dir_serves(
+    artifact: Path,
+    tmp_path: Path,
+    plans: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # What the Dockerfile does at build time: `python -m serving check` with PLAN_DIR set.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_SERVER_")}
+    env.update(
+        MODEL_SERVER_MODEL_URI=str(artifact),
+        MODEL_SERVER_PLAN_DIR=str(plans),
+        MODEL_SERVER_CACHE_DIR=str(tmp_path / "build-cache"),
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "serving", "check"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout)["inference_backend"] == "compiled"
+    baked = sorted(plans.iterdir())
+    assert len(baked) == 1 and baked[0].suffix == ".npz"
+    read_only(plans, monkeypatch)
+    caplog.set_level(logging.INFO, logger="serving.store")
+    settings = Settings(model_uri=str(artifact), cache_dir=str(tmp_path / "cache"), plan_dir=str(plans))
+    predictor = load_predictor(settings)
+    assert predictor.model is None and predictor.backend == "compiled"
+    assert "serving the inference plan cached for this digest" in caplog.text
+    assert sorted(plans.iterdir()) == baked and not (tmp_path / "cache").exists()
+
+
+def test_a_plan_that_cannot_be_written_does_not_stop_the_server(
+    artifact: Path,
+    tmp_path: Path,
+    plans: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    read_only(plans, monkeypatch)  # empty: another model than the one baked in
+    caplog.set_level(logging.INFO, logger="serving.store")
+    settings = Settings(model_uri=str(artifact), cache_dir=str(tmp_path / "cache"), plan_dir=str(plans))
+    predictor = load_predictor(settings)
+    assert predictor.model is not None and predictor.backend == "compiled"
+    assert "inference plan not cached" in caplog.text
+    assert list(plans.iterdir()) == [] and not (tmp_path / "cache" / "plans").exists()
+    app = create_app(settings)
+    assert app.test_client().get("/health/ready").status_code == 200
