@@ -118,9 +118,9 @@ class Settings:
         factory=lambda: os.path.join(tempfile.gettempdir(), "model-server-cache"),
     )
     plan_dir: str = _doc(
-        "Directory of verified inference plans, one file per model digest; empty means CACHE_DIR/plans. "
-        "May be read-only (the image bakes its model's plan into one): a plan that cannot be written "
-        "there is logged and not cached.",
+        "Directory of verified inference plans, one file per model digest, looked up before "
+        "CACHE_DIR/plans. May be read-only (the image bakes its model's plan into one): a plan that "
+        "cannot be written there goes to CACHE_DIR/plans.",
         "",
     )
     download_attempts: int = _doc("Attempts per remote download before giving up.", 4)

@@ -84,19 +84,28 @@ def load_predictor(settings: Settings) -> Predictor:
         local, expected_digest=settings.model_digest, compiled=settings.compiled, max_rows=settings.max_rows
     )
     if predictor.plan is not None:
-        path = plan_path(settings, predictor.digest)
-        try:
-            atomic_write_bytes(path, predictor.plan.to_bytes())
+        data = predictor.plan.to_bytes()
+        reasons = []
+        for path in plan_paths(settings, predictor.digest):
+            try:
+                atomic_write_bytes(path, data)
+            except OSError as exc:
+                reasons.append(f"{path}: {exc}")
+                continue
             log.info("inference plan cached", extra={"path": str(path)})
-        except OSError as exc:
-            log.info("inference plan not cached", extra={"path": str(path), "reason": str(exc)})
+            break
+        else:
+            log.info("inference plan not cached", extra={"reason": "; ".join(reasons)})
     return predictor
 
 
-def plan_path(settings: Settings, digest: str) -> Path:
-    """Where the verified plan for ``digest`` is looked for and saved: ``PLAN_DIR``, else ``CACHE_DIR/plans``."""
-    directory = Path(settings.plan_dir) if settings.plan_dir else Path(settings.cache_dir) / "plans"
-    return directory / (digest.split(":", 1)[1] + ".npz")
+def plan_paths(settings: Settings, digest: str) -> list[Path]:
+    """Where the verified plan for ``digest`` is looked for and saved, in order: ``PLAN_DIR`` (when set;
+    the image bakes its model's plan there, read-only), then ``CACHE_DIR/plans``, so that a model given
+    at start still has its plan cached for the next start."""
+    name = digest.split(":", 1)[1] + ".npz"
+    directories = [Path(settings.plan_dir)] if settings.plan_dir else []
+    return [directory / name for directory in [*directories, Path(settings.cache_dir) / "plans"]]
 
 
 def verify_artifact_files(artifact_dir: Path, expected_digest: str | None) -> dict[str, Any]:
@@ -123,9 +132,10 @@ def _predictor_from_cached_plan(artifact_dir: Path, settings: Settings) -> Predi
     from serving.plan import Plan, PlanError
     from serving.predictor import ModelRefused, Predictor
 
-    path = plan_path(settings, str(read_metadata(artifact_dir)["digest"]))
-    if not path.is_file():
+    found = [p for p in plan_paths(settings, str(read_metadata(artifact_dir)["digest"])) if p.is_file()]
+    if not found:
         return None
+    path = found[0]
     meta = verify_artifact_files(artifact_dir, settings.model_digest)  # a mismatch refuses the model
     try:
         predictor = Predictor.from_plan(meta, Plan.from_bytes(path.read_bytes()), max_rows=settings.max_rows)

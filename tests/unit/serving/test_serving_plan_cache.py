@@ -21,7 +21,7 @@ from serving.app import create_app
 from serving.plan import Plan, PlanError
 from serving.predictor import Predictor
 from serving.settings import Settings
-from serving.store import load_predictor, plan_path
+from serving.store import load_predictor, plan_paths
 from tests.conftest import REPO
 from training.artifact import DigestMismatchError, LibraryVersionError
 
@@ -48,7 +48,7 @@ def test_plan_round_trips_through_bytes(artifact: Path) -> None:
 def test_second_start_serves_the_cached_plan(artifact: Path, tmp_path: Path) -> None:
     settings = settings_for(artifact, tmp_path)
     first = load_predictor(settings)
-    assert first.model is not None and plan_path(settings, first.digest).is_file()
+    assert first.model is not None and plan_paths(settings, first.digest)[0].is_file()
     second = load_predictor(settings)
     assert second.model is None and second.backend == "compiled"
     batch = first.self_check_batch(n=30)
@@ -101,7 +101,7 @@ def test_unusable_plan_falls_back_to_the_full_load(
 ) -> None:
     settings = settings_for(artifact, tmp_path)
     first = load_predictor(settings)
-    path = plan_path(settings, first.digest)
+    (path,) = plan_paths(settings, first.digest)
     path.write_bytes(b"garbage")
     again = load_predictor(settings)
     assert again.model is not None and again.backend == "compiled"
@@ -144,11 +144,14 @@ def test_plan_dir_defaults_to_the_cache_dir(tmp_path: Path) -> None:
     digest = "sha256:" + "a" * 64
     default = Settings.from_env({"MODEL_SERVER_CACHE_DIR": str(tmp_path / "cache")})
     assert default.plan_dir == ""
-    assert plan_path(default, digest) == tmp_path / "cache" / "plans" / ("a" * 64 + ".npz")
+    assert plan_paths(default, digest) == [tmp_path / "cache" / "plans" / ("a" * 64 + ".npz")]
     chosen = Settings.from_env(
         {"MODEL_SERVER_CACHE_DIR": str(tmp_path / "cache"), "MODEL_SERVER_PLAN_DIR": str(tmp_path / "baked")}
     )
-    assert plan_path(chosen, digest) == tmp_path / "baked" / ("a" * 64 + ".npz")
+    assert plan_paths(chosen, digest) == [
+        tmp_path / "baked" / ("a" * 64 + ".npz"),
+        tmp_path / "cache" / "plans" / ("a" * 64 + ".npz"),
+    ]
 
 
 def test_plans_are_written_to_and_read_from_plan_dir(artifact: Path, tmp_path: Path, plans: Path) -> None:
@@ -196,7 +199,7 @@ def test_check_bakes_a_plan_that_a_read_only_plan_dir_serves(
     assert sorted(plans.iterdir()) == baked and not (tmp_path / "cache").exists()
 
 
-def test_a_plan_that_cannot_be_written_does_not_stop_the_server(
+def test_a_plan_that_cannot_be_written_to_plan_dir_is_cached_under_cache_dir(
     artifact: Path,
     tmp_path: Path,
     plans: Path,
@@ -206,9 +209,31 @@ def test_a_plan_that_cannot_be_written_does_not_stop_the_server(
     read_only(plans, monkeypatch)  # empty: another model than the one baked in
     caplog.set_level(logging.INFO, logger="serving.store")
     settings = Settings(model_uri=str(artifact), cache_dir=str(tmp_path / "cache"), plan_dir=str(plans))
+    first = load_predictor(settings)
+    assert first.model is not None and first.backend == "compiled"
+    assert list(plans.iterdir()) == []
+    cached = tmp_path / "cache" / "plans" / (first.digest.split(":", 1)[1] + ".npz")
+    assert cached.is_file() and "inference plan cached" in caplog.text
+    second = load_predictor(settings)  # the next start is a cached-plan start
+    assert second.model is None and second.backend == "compiled"
+
+
+def test_a_plan_that_cannot_be_written_anywhere_does_not_stop_the_server(
+    artifact: Path,
+    tmp_path: Path,
+    plans: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "plans").write_text("a file where the plans directory should be")
+    read_only(plans, monkeypatch)
+    caplog.set_level(logging.INFO, logger="serving.store")
+    settings = Settings(model_uri=str(artifact), cache_dir=str(cache), plan_dir=str(plans))
     predictor = load_predictor(settings)
     assert predictor.model is not None and predictor.backend == "compiled"
     assert "inference plan not cached" in caplog.text
-    assert list(plans.iterdir()) == [] and not (tmp_path / "cache" / "plans").exists()
+    assert list(plans.iterdir()) == []
     app = create_app(settings)
     assert app.test_client().get("/health/ready").status_code == 200
