@@ -164,7 +164,8 @@ trust:
         in text
     )
     assert (
-        "| `kms:Decrypt` | `data KMS key` when `ViaService` = `s3.<region>.amazonaws.com` | **allowed** |" in text
+        "| `kms:Decrypt` | `data KMS key` when `ViaService` = `s3.<region>.amazonaws.com` | **allowed** |"
+        in text
     )
     assert (
         "| `deploy-staging` | `repo:<github>:environment:staging` | `sts.amazonaws.com` | **allowed** | the staging job |"
