@@ -58,7 +58,7 @@ class Scenario:
     vars: Mapping[str, str] = field(default_factory=dict)
     secrets: Mapping[str, str] = field(default_factory=dict)
     inputs: Mapping[str, Any] = field(default_factory=dict)
-    changed_paths: tuple[str, ...] = ("terraform/envs/staging/main.tf", "training/train.py")
+    changed_paths: tuple[str, ...] = ("terraform/service/main.tf", "training/train.py")
     workflow: str | None = None  # only this workflow file (a dispatch names one)
 
     def github(self) -> dict[str, Any]:

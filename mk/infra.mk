@@ -24,8 +24,14 @@ checkov-terraform: tools ## checkov on terraform/ (every skip is justified next 
 .PHONY: tf-check
 tf-check: tf-fmt tf-validate checkov-terraform ## All offline Terraform checks: fmt, validate, checkov
 
+# One root module (terraform/service) for every environment; terraform/envs/ENV holds its backend.hcl and
+# terraform.tfvars. Each environment gets its own data directory (terraform/service/.terraform/ENV), so
+# planning staging and then production never reuses the other's backend or state.
 .PHONY: tf-plan
-tf-plan: ## terraform plan of terraform/envs/ENV (default staging) with its backend.hcl; needs AWS credentials
-	@test -d terraform/envs/$(ENV) || { echo "error: no terraform/envs/$(ENV)" >&2; exit 2; }
-	terraform -chdir=terraform/envs/$(ENV) init -input=false -backend-config=backend.hcl
-	terraform -chdir=terraform/envs/$(ENV) plan -input=false -lock-timeout=5m
+tf-plan: ## terraform plan of terraform/service for ENV (default staging) with terraform/envs/ENV's backend.hcl and tfvars; needs AWS credentials
+	@test -f terraform/envs/$(ENV)/backend.hcl && test -f terraform/envs/$(ENV)/terraform.tfvars || \
+	  { echo "error: no terraform/envs/$(ENV)/backend.hcl and terraform.tfvars" >&2; exit 2; }
+	TF_DATA_DIR=.terraform/$(ENV) terraform -chdir=terraform/service init -input=false -reconfigure \
+	  -backend-config=../envs/$(ENV)/backend.hcl
+	TF_DATA_DIR=.terraform/$(ENV) terraform -chdir=terraform/service plan -input=false -lock-timeout=5m \
+	  -var-file=../envs/$(ENV)/terraform.tfvars

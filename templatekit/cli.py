@@ -160,7 +160,8 @@ def environment_follow_up(old: Sequence[str], new: Sequence[str]) -> str:
             f"  - {env}: settings under environments.{env} in sagemaker/config.yaml (sizes, routing)",
             f"  - {env}: GitHub Environments '{env}' and 'infra-{env}' with their reviewers and variables,",
             "    documented in docs/using-this-template.md",
-            f"  - {env}: apply terraform/envs/{env} and terraform/account (a deploy role per environment)",
+            f"  - {env}: terraform/envs/{env}/terraform.tfvars (copied: network, sizes), then apply",
+            f"    terraform/account (a deploy role per environment) and terraform/service for {env}",
         ]
     gone = [env for env in old if env not in new]
     if gone:

@@ -44,7 +44,8 @@ def words(path: str, *names: str) -> tuple[Place, ...]:
 ALL_NAMES = ("image", "github_repository", "aws_account_id", "aws_region", "project", "model_name")
 
 # Folders that exist once per environment. Adding an environment copies the first one's folders (with
-# the name replaced inside); removing one deletes them.
+# the name replaced inside); removing one deletes them. terraform/envs/{env} holds only terraform.tfvars
+# and backend.hcl; the root module they configure, terraform/service, is shared by every environment.
 ENVIRONMENT_DIRS: tuple[str, ...] = ("k8s/overlays/{env}", "kserve/overlays/{env}", "terraform/envs/{env}")
 
 # Never walked when copying environment folders or matching globs.

@@ -6,8 +6,9 @@
 #              role per environment
 #   network    the VPC of SageMaker Studio (VPC-only, no internet)
 #   sagemaker  the Studio domain, a user profile per persona and the Model Registry group
-# The per-environment stacks (envs/<env>) hold what differs by environment: the serving VPC and the
-# Auto Scaling group behind its load balancer.
+# The per-environment stack (terraform/service, applied once per environment with envs/<env>'s variables
+# and state) holds what differs by environment: the serving VPC and the Auto Scaling group behind its
+# load balancer.
 
 provider "aws" {
   region              = var.aws_region

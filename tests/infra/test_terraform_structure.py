@@ -3,8 +3,8 @@
 What the modules promise, read from the code: module layout and documentation, provider pins, typed and
 described variables, IMDSv2 and encrypted volumes, encryption everywhere, immutable scanned images,
 OIDC trust that names repository and environment exactly, no wildcard action on every resource, the
-load balancer and Auto Scaling settings, and environments that differ only in their variables and tie
-to project.yaml.
+load balancer and Auto Scaling settings, and environments that share one root module (terraform/service),
+differ only in their variables and state (terraform/envs/<env>) and tie to project.yaml.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from hcl2.utils import SerializationOptions
 REPO = Path(__file__).resolve().parents[2]
 TF = REPO / "terraform"
 MODULES = ("network", "storage", "ecr", "iam", "sagemaker", "serving_asg", "kms_key")
-ENVIRONMENTS = ("staging", "production")
 PROJECT = yaml.safe_load((REPO / "project.yaml").read_text(encoding="utf-8"))
+ENVIRONMENTS = tuple(PROJECT["environments"])
+SERVICE = TF / "service"
 
 
 @functools.cache
@@ -347,19 +348,51 @@ def _tfvars(path: Path) -> dict[str, Any]:
     return {k: v for k, v in parse(path).items() if not k.startswith("__")}
 
 
-def test_environments_differ_only_in_variables() -> None:
-    envs = [TF / "envs" / e for e in ENVIRONMENTS]
+def _variables(path: Path) -> dict[str, dict[str, Any]]:
+    return {name: body for block in parse(path).get("variable", []) for name, body in block.items()}
+
+
+def test_environment_folders_hold_only_variables_and_backend() -> None:
+    """One root module, terraform/service, for every environment; envs/<env>/ holds only what differs."""
     for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf"):
-        texts = {(env / name).read_text(encoding="utf-8") for env in envs}
-        assert len(texts) == 1, f"envs/*/{name} differ: environments may differ only in terraform.tfvars"
-    assert {p.name for p in envs[0].iterdir()} == {p.name for p in envs[1].iterdir()}
-    keys = [set(_tfvars(env / "terraform.tfvars")) for env in envs]
-    assert keys[0] == keys[1]
-    for env in envs:
-        values = _tfvars(env / "terraform.tfvars")
-        assert values["environment"] == env.name
-        backend = (env / "backend.hcl").read_text(encoding="utf-8")
-        assert f'key            = "envs/{env.name}/terraform.tfstate"' in backend
+        assert (SERVICE / name).is_file(), f"terraform/service/{name} missing"
+    for env in ENVIRONMENTS:
+        held = {p.name for p in (TF / "envs" / env).iterdir() if p.name != ".terraform"}
+        assert held == {"terraform.tfvars", "backend.hcl"}, (
+            f"terraform/envs/{env}/ holds {sorted(held)}: only terraform.tfvars and backend.hcl belong there "
+            "(the configuration is terraform/service, shared by every environment)"
+        )
+
+
+def test_service_backend_is_partial_so_each_environment_brings_its_own() -> None:
+    (terraform,) = parse(SERVICE / "versions.tf")["terraform"]
+    assert terraform["backend"] == [{"s3": {}}], (
+        "the backend's settings come from terraform/envs/<env>/backend.hcl"
+    )
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_environment_variables_match_the_service_declarations(env: str) -> None:
+    declared = _variables(SERVICE / "variables.tf")
+    required = {name for name, body in declared.items() if "default" not in body}
+    values = _tfvars(TF / "envs" / env / "terraform.tfvars")
+    undeclared = set(values) - set(declared)
+    assert not undeclared, f"terraform/envs/{env}/terraform.tfvars sets undeclared {sorted(undeclared)}"
+    missing = required - set(values)
+    assert not missing, f"terraform/envs/{env}/terraform.tfvars misses required {sorted(missing)}"
+    assert values["environment"] == env
+
+
+def test_environments_set_the_same_variables() -> None:
+    keys = {env: set(_tfvars(TF / "envs" / env / "terraform.tfvars")) for env in ENVIRONMENTS}
+    assert len({frozenset(k) for k in keys.values()}) == 1, keys
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_environment_state_key(env: str) -> None:
+    # The state keys predate the shared root module; existing state and the roles' policies rely on them.
+    backend = parse(TF / "envs" / env / "backend.hcl")
+    assert backend["key"] == f"envs/{env}/terraform.tfstate"
 
 
 def test_names_tie_to_project_yaml() -> None:

@@ -27,8 +27,7 @@ EXPECTED_ROOTS = {
         f"terraform/modules/{m}"
         for m in ("network", "storage", "ecr", "iam", "sagemaker", "serving_asg", "kms_key")
     ),
-    "terraform/envs/staging",
-    "terraform/envs/production",
+    "terraform/service",  # every environment's root module; terraform/envs/<env> holds only its variables
     "terraform/account",
     "terraform/bootstrap",
     "tests/infra/fixtures/moto_stack",

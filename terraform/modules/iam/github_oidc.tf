@@ -6,7 +6,8 @@
 #   <p>-terraform-plan           repo:OWNER/REPO:pull_request, ...:ref:refs/heads/main
 #                                                                            read-only plans
 #   <p>-<env>-deploy             repo:OWNER/REPO:environment:<env>           promote a digest to <env>
-#   <p>-<env>-terraform-apply    repo:OWNER/REPO:environment:infra-<env>     apply a reviewed plan of envs/<env>
+#   <p>-<env>-terraform-apply    repo:OWNER/REPO:environment:infra-<env>     apply a reviewed plan of <env>
+#                                (terraform/service with envs/<env>'s variables and state key)
 #
 # GitHub environment protection rules (required reviewers for production and infra-*) gate the jobs
 # that can present those subjects. docs/using-this-template.md lists the variables that hold the ARNs.

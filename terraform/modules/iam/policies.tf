@@ -741,9 +741,9 @@ data "aws_iam_policy_document" "guard_terraform_plan" {
 
 # ------------------------------------------------------------------------------------------ apply-<env>
 # IAM for an environment stack (PowerUserAccess excludes IAM): only the two roles and the instance
-# profile that terraform/envs/<env> creates, named exactly (a pattern like "<prefix>-<env>-*" would
-# also match this very role and the deploy role, and let the apply role rewrite its own policy); only
-# the SSM managed policy attached; passed only to EC2 and VPC Flow Logs.
+# profile that terraform/service creates for <env>, named exactly (a pattern like "<prefix>-<env>-*"
+# would also match this very role and the deploy role, and let the apply role rewrite its own policy);
+# only the SSM managed policy attached; passed only to EC2 and VPC Flow Logs.
 locals {
   env_stack_roles = {
     for env in var.environments : env => [

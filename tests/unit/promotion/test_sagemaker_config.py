@@ -199,6 +199,6 @@ def test_bucket_and_repository_are_the_account_stacks():
     assert '"${var.name_prefix}-${local.account_id}-${key}"' in storage.read_text()
     assert re.search(r"^\s*models\s*=", account.read_text(), re.M)
     assert s.artifact_bucket == f"{aws.project()['project']}-{s.account_id}-models"
-    envs = (aws.REPO / "terraform" / "envs" / "staging" / "main.tf").read_text()
-    assert re.search(r'data "aws_ecr_repository" "serving" \{\s*name\s*=\s*var\.project', envs)
+    service = (aws.REPO / "terraform" / "service" / "main.tf").read_text()
+    assert re.search(r'data "aws_ecr_repository" "serving" \{\s*name\s*=\s*var\.project', service)
     assert s.ecr_repository == aws.project()["project"]

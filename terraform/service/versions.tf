@@ -1,7 +1,7 @@
 terraform {
   required_version = ">= 1.5.0"
 
-  # Partial configuration: `terraform init -backend-config=backend.hcl` supplies the rest.
+  # Partial configuration: `terraform init -backend-config=../envs/<env>/backend.hcl` supplies the rest.
   backend "s3" {}
 
   required_providers {

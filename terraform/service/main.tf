@@ -1,7 +1,7 @@
 # One environment: its serving VPC and the model server Auto Scaling group behind an ALB.
-# envs/<env>/ folders are identical except terraform.tfvars and backend.hcl (a test checks it):
-# environments differ only in variables. Shared resources (buckets, ECR, IAM, Studio) live in
-# terraform/account and are looked up here by name.
+# The one root module of every environment: terraform/envs/<env>/ holds only what differs, its
+# terraform.tfvars (-var-file) and backend.hcl (-backend-config, state key envs/<env>/terraform.tfstate).
+# Shared resources (buckets, ECR, IAM, Studio) live in terraform/account and are looked up here by name.
 
 provider "aws" {
   region              = var.aws_region
@@ -27,7 +27,7 @@ locals {
 }
 
 module "network" {
-  source = "../../modules/network"
+  source = "../modules/network"
 
   name                        = "${var.project}-${var.environment}"
   cidr_block                  = var.vpc_cidr
@@ -37,7 +37,7 @@ module "network" {
 }
 
 module "serving" {
-  source = "../../modules/serving_asg"
+  source = "../modules/serving_asg"
 
   name_prefix           = var.project
   environment           = var.environment

@@ -10,7 +10,7 @@ variable "model_name" {
 
 variable "environment" {
   type        = string
-  description = "This environment's name (one of project.yaml: environments); must match the folder."
+  description = "This environment's name (one of project.yaml: environments); must match its folder terraform/envs/<env>."
 }
 
 variable "aws_account_id" {
