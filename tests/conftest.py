@@ -17,6 +17,28 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep each ``xdist_group`` on one worker under ``--dist loadgroup``.
+
+    pytest-xdist 3.8 tags a grouped test by rewriting ``item._nodeid``, which pytest 9.2 no longer reads
+    (a node's id lives in ``item._id``), so the groups were spread over both workers: two workers then
+    built the image and ran containers of the same name at once. This applies the tag where pytest reads
+    it, from the test's closest ``xdist_group`` marker (a test may name another group than its module).
+    """
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodes import coerce_node_id
+
+    for item in items:
+        marker = item.get_closest_marker("xdist_group")
+        if marker is None:
+            continue
+        suffix = "@" + str(marker.args[0] if marker.args else marker.kwargs.get("name", "default"))
+        if not item.nodeid.endswith(suffix):
+            item._id = coerce_node_id(item.nodeid + suffix)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
