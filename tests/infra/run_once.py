@@ -1,7 +1,8 @@
 """Compute an expensive, read-only test input once per test run, whichever xdist worker asks first.
 
-pytest-xdist may place the tests that share such an input on different workers (here `--dist loadgroup`
-does not keep xdist_group together), so a session fixture alone would run once per worker. The first
+pytest-xdist may place the tests that share such an input on different workers (any `--dist` mode but
+`loadgroup`, or a run that selects tests of several groups), so a session fixture alone would run once per
+worker. The first
 worker computes the value under an exclusive file lock in the run's shared temporary folder and pickles
 it; the others wait for the lock and load it.
 """
