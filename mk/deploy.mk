@@ -10,7 +10,8 @@ PROMOTE_MODEL_URI = $(filter s3://% https://% gs://%,$(MODEL_URI))
 promote: venv ## Promote IMAGE=name@sha256:… to TARGET=kubernetes|kserve|sagemaker|asg ENVIRONMENT=staging|production [DRY_RUN=1]
 	@test -n "$(TARGET)" -a -n "$(ENVIRONMENT)" -a -n "$(IMAGE)" || { echo "usage: make promote TARGET=… ENVIRONMENT=… IMAGE=name@sha256:… [DRY_RUN=1] [MODEL_URI=s3://…]" >&2; exit 2; }
 	$(PY) -m promotion --target "$(TARGET)" --environment "$(ENVIRONMENT)" --image "$(IMAGE)" \
-	  $(if $(PROMOTE_MODEL_URI),--model-uri "$(PROMOTE_MODEL_URI)") $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run)
+	  $(if $(PROMOTE_MODEL_URI),--model-uri "$(PROMOTE_MODEL_URI)") $(if $(SMOKE_URL),--smoke-url "$(SMOKE_URL)") \
+	  $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run)
 
 .PHONY: k8s-render
 k8s-render: ## Print the rendered k8s/ overlay ENVIRONMENT (default staging), as committed

@@ -8,9 +8,13 @@ Steps (``plan`` prints them; nothing is called in a dry run):
 3. start an instance refresh whose desired configuration is the new version (the group switches to it
    only when the refresh succeeds), and wait for it;
 4. check every in-service instance runs the new version, is healthy, and is ``healthy`` in each of the
-   group's ALB target groups; then make the new version the template's default;
-5. on any failure: stop the refresh (RollbackInstanceRefresh, else cancel), pin the group to the previous
-   version and refresh back to it unless AWS's rollback already did.
+   group's ALB target groups;
+5. smoke test through the load balancer (``promotion.smoke``: the ready check, then the artifact's
+   example rows, whose recorded labels must come back); the ALB's own health check only asks
+   ``/health/ready``, so this is the one real prediction before the release counts. Then make the new
+   version the template's default;
+6. on any failure, the smoke test's included: stop the refresh (RollbackInstanceRefresh, else cancel),
+   pin the group to the previous version and refresh back to it unless AWS's rollback already did.
 """
 
 from __future__ import annotations
@@ -23,15 +27,17 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from promotion import aws
+from promotion import aws, smoke
 from promotion.base import Outcome, Plan, PromotionError, Request
 
 TARGET = "asg"
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 ACTIVE = {"Pending", "InProgress", "Cancelling", "RollbackInProgress", "Baking"}
 POLL_S = 15.0
+DEFAULT_METADATA = aws.REPO / "models" / "metadata.json"
 
 
 @dataclass(frozen=True)
@@ -45,12 +51,16 @@ class AsgSettings:
     instance_warmup_s: int | None = None
     # Seconds to wait for ALB target health after a refresh reports success.
     health_wait_s: float = 300.0
+    # Where the smoke test goes; None finds the group's load balancer (see ``service_url``).
+    smoke_url: str | None = None
 
 
 def settings(request: Request) -> AsgSettings:
-    """Group ``<project>-<environment>-serving`` (terraform/modules/serving_asg) unless ``asg_name`` is given."""
+    """Group ``<project>-<environment>-serving`` (terraform/modules/serving_asg) unless ``asg_name`` is given;
+    the smoke test's URL from ``smoke_url`` when given."""
     name = request.options.get("asg_name") or group_name(request.environment)
-    return AsgSettings(group_name=str(name))
+    url = request.options.get("smoke_url")
+    return AsgSettings(group_name=str(name), smoke_url=str(url) if url else None)
 
 
 def group_name(environment: str) -> str:
@@ -149,7 +159,11 @@ def plan(request: Request) -> Plan:
         f"max {s.max_healthy_percentage}%, skip matching)",
         f"wait up to {request.timeout_s:.0f}s for the refresh to succeed",
         "check every in-service instance runs N+1 and is Healthy, and is healthy in each ALB target group "
-        f"(up to {s.health_wait_s:.0f}s); then make N+1 the template's default version",
+        f"(up to {s.health_wait_s:.0f}s)",
+        f"smoke test through {s.smoke_url or 'the load balancer of the group (https when it listens on 443)'}: "
+        "GET /health/ready, then POST the artifact's example rows to /v1/models/<model>:predict; "
+        "the labels recorded at training time must come back",
+        "make N+1 the template's default version",
         "on failure: roll the refresh back (or cancel it), pin the group to version N, refresh back to N "
         "unless AWS's rollback already did, report failure",
     ]
@@ -288,6 +302,44 @@ def wait_healthy(
         sleep(poll_s)
 
 
+def service_url(group: Mapping[str, Any], elbv2: Any) -> str:
+    """The URL of the load balancer in front of the group's target group, for the smoke test.
+
+    ``https://<DNS name>`` when it has a listener on 443 (terraform/modules/serving_asg: HTTPS on 443,
+    HTTP on 80 only redirects), else ``http://<DNS name>:<port>`` of an HTTP listener. TLS checks the
+    certificate against that name, so a listener whose certificate covers only the service's DNS name
+    needs ``--smoke-url https://<that name>`` instead (``AsgSettings.smoke_url``).
+    """
+    arns = group.get("TargetGroupARNs", [])
+    if not arns:
+        raise PromotionError(f"group {group['AutoScalingGroupName']} is attached to no target group")
+    target_groups = elbv2.describe_target_groups(TargetGroupArns=list(arns))["TargetGroups"]
+    balancers = sorted({lb for tg in target_groups for lb in tg.get("LoadBalancerArns", [])})
+    if not balancers:
+        names = ", ".join(_tg_name(a) for a in arns)
+        raise PromotionError(f"target group {names} of {group['AutoScalingGroupName']} has no load balancer")
+    lb = elbv2.describe_load_balancers(LoadBalancerArns=balancers[:1])["LoadBalancers"][0]
+    listeners = elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+    by_port = {int(listener["Port"]): str(listener.get("Protocol", "")) for listener in listeners}
+    if 443 in by_port:
+        return f"https://{lb['DNSName']}"
+    for port, protocol in sorted(by_port.items()):
+        if protocol in ("HTTP", "HTTPS"):
+            return f"{protocol.lower()}://{lb['DNSName']}:{port}"
+    raise PromotionError(f"load balancer {lb['DNSName']} has no HTTP(S) listener to send the smoke test to")
+
+
+def smoke_test(url: str, meta: Mapping[str, Any], sender: Callable[[str], smoke.Sender]) -> dict[str, Any]:
+    """``promotion.smoke`` through ``url``; any failure comes out as a PromotionError naming the URL."""
+    try:
+        checked = smoke.smoke_test(sender(url), str(meta["name"]), meta)
+    except PromotionError:
+        raise
+    except Exception as exc:
+        raise PromotionError(f"smoke test through {url}: {type(exc).__name__}: {exc}") from exc
+    return {"url": url, **checked}
+
+
 def stop_refresh(
     group: str,
     refresh_id: str,
@@ -372,13 +424,18 @@ def promote(
     clients: aws.Clients | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    metadata: Mapping[str, Any] | None = None,
+    sender: Callable[[str], smoke.Sender] = smoke.http_sender,
 ) -> Outcome:
+    """Release ``request.image`` to the group; ``sender(url)`` is the smoke test's transport."""
     s = settings(request)
+    meta = metadata or smoke.load_metadata(Path(request.options.get("metadata") or DEFAULT_METADATA))
     clients = clients or aws.Clients()
     autoscaling, ec2, elbv2 = clients("autoscaling"), clients("ec2"), clients("elbv2")
     digest = request.image.digest
 
     group = describe_group(s.group_name, autoscaling)
+    url = s.smoke_url or service_url(group, elbv2)  # found before anything changes
     current = resolve_version(group_template(group), ec2)
     template_id, previous = str(current["LaunchTemplateId"]), int(current["VersionNumber"])
     user_data = current.get("LaunchTemplateData", {}).get("UserData")
@@ -392,9 +449,11 @@ def promote(
         "previous_digest": old_digest,
     }
     if old_digest == digest:
-        # Already pinned: no new version; make sure the fleet really runs it and is healthy.
+        # Already pinned: no new version; make sure the fleet really runs it, is healthy and answers right.
+        # Nothing to roll back to: the group ran this digest before the promotion started.
         wait_healthy(s, previous, autoscaling, elbv2, sleep, clock)
         details.update(version=previous, unchanged=True)
+        details["smoke"] = smoke_test(url, meta, sender)
         return Outcome(TARGET, request.environment, str(request.image), succeeded=True, details=details)
 
     created = ec2.create_launch_template_version(
@@ -408,6 +467,7 @@ def promote(
         details["refresh_id"] = refresh_id
         wait_refresh(s.group_name, refresh_id, autoscaling, request.timeout_s, sleep, clock)
         wait_healthy(s, version, autoscaling, elbv2, sleep, clock)
+        details["smoke"] = smoke_test(url, meta, sender)
     except PromotionError as exc:
         try:
             back = rollback(
@@ -417,6 +477,6 @@ def promote(
             raise PromotionError(f"{exc}; rollback to version {previous} failed too: {again}") from exc
         how = f"refresh {back}" if back else "no instance had been replaced"
         raise PromotionError(f"{exc}; rolled back to launch template version {previous} ({how})") from exc
-    # Only now, with the fleet healthy on it: launches that take the template's default get this digest.
+    # Only now, with the fleet healthy on it and answering right: launches that take the template's default get this digest.
     ec2.modify_launch_template(LaunchTemplateId=template_id, DefaultVersion=str(version))
     return Outcome(TARGET, request.environment, str(request.image), succeeded=True, details=details)

@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for readiness")
     parser.add_argument(
         "--metadata",
-        help="kubernetes/kserve: the artifact's metadata.json whose example rows the smoke test sends "
+        help="kubernetes/kserve/asg: the artifact's metadata.json whose example rows the smoke test sends "
         "(default: models/metadata.json)",
     )
     parser.add_argument(
@@ -39,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="sagemaker: the Approved model package version to deploy, when several hold this image",
     )
     parser.add_argument("--asg-name", help="asg: the Auto Scaling group (default: <project>-<environment>)")
+    parser.add_argument(
+        "--smoke-url",
+        help="asg: where the smoke test goes, e.g. https://<the service's DNS name> "
+        "(default: the group's load balancer DNS name, https when it listens on 443)",
+    )
     return parser
 
 
@@ -57,7 +62,7 @@ def parse_request(argv: Sequence[str] | None = None) -> tuple[str, Request]:
         parser.error("--timeout must be positive")
     options = {
         key: value
-        for key in ("metadata", "model_uri", "model_package_arn", "asg_name")
+        for key in ("metadata", "model_uri", "model_package_arn", "asg_name", "smoke_url")
         if (value := getattr(args, key))
     }
     return args.target, Request(

@@ -14,7 +14,9 @@ Emulator gaps, and how this file fills them (the promotion code always calls the
   from that version fails an assertion inside moto. This file runs its own moto server, in process,
   with that one handler corrected (``_fix_create_launch_template_version``).
 Everything else (DescribeAutoScalingGroups, DescribeLaunchTemplateVersions, CreateLaunchTemplateVersion,
-UpdateAutoScalingGroup, DescribeTargetHealth, instance replacement, target registration) is moto's.
+UpdateAutoScalingGroup, DescribeTargetHealth, the load balancer and its listener the smoke test URL comes
+from, instance replacement, target registration) is moto's. No model server runs on moto's instances, so
+the smoke test's transport is a fake (``Server``) that answers for whatever the fleet runs.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ MOTO_AMI = "ami-03cf127a"  # one of the images moto ships (listing them all take
 OLD = "sha256:" + "c" * 64
 NEW = "sha256:" + "d" * 64
 IMAGE = ImageRef.parse(f"ghcr.io/your-org/mlops-template@{NEW}")
+META = {
+    "name": "penguins",
+    "examples": {"rows": [{"bill_length_mm": 47.5}], "labels": ["Gentoo"]},
+}
 USER_DATA = f"""#!/bin/bash
 set -euo pipefail
 IMAGE="ghcr.io/your-org/mlops-template@{OLD}"
@@ -207,6 +213,17 @@ def world(asg_moto, monkeypatch):
         HealthCheckPath="/ready",
         TargetType="instance",
     )["TargetGroups"][0]["TargetGroupArn"]
+    balancer = elbv2.create_load_balancer(
+        Name=f"serving-{suffix}", Subnets=subnets, Scheme="internet-facing", Type="application"
+    )["LoadBalancers"][0]
+    certificate = clients("acm").request_certificate(DomainName="model.example.com")["CertificateArn"]
+    elbv2.create_listener(
+        LoadBalancerArn=balancer["LoadBalancerArn"],
+        Protocol="HTTPS",
+        Port=443,
+        Certificates=[{"CertificateArn": certificate}],
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group}],
+    )
     name = f"mlops-template-staging-{suffix}"
     autoscaling.create_auto_scaling_group(
         AutoScalingGroupName=name,
@@ -223,6 +240,7 @@ def world(asg_moto, monkeypatch):
         "name": name,
         "template": template["LaunchTemplateId"],
         "target_group": target_group,
+        "dns_name": balancer["DNSName"],
         "ec2": ec2,
         "elbv2": elbv2,
         "autoscaling": autoscaling,
@@ -242,14 +260,39 @@ class Clock:
         self.now += seconds
 
 
-def promote(world, outcomes, after_replace=None):
+class Server:
+    """The smoke test's transport: answers ``labels`` and records the URL and the fleet's versions then."""
+
+    def __init__(self, world: dict[str, Any], labels: list[str]) -> None:
+        self.world, self.labels = world, labels
+        self.urls: list[str] = []
+        self.asked_on: list[set[str]] = []
+
+    def __call__(self, url: str) -> Any:
+        self.urls.append(url)
+
+        def send(method: str, path: str, body: Any) -> tuple[int, Any]:
+            if method == "GET":
+                return 200, {"status": "ready"}
+            self.asked_on.append(fleet(self.world)[1])
+            return 200, {"predictions": [{"label": label} for label in self.labels]}
+
+        return send
+
+
+def promote(world, outcomes, after_replace=None, labels=("Gentoo",)):
     ec2 = RecordingEc2(world["ec2"])
     autoscaling = RefreshOnMoto(world["autoscaling"], world["ec2"], outcomes, after_replace)
     clients = aws.Clients(region_name="us-east-1", overrides={"ec2": ec2, "autoscaling": autoscaling})
     request = Request(image=IMAGE, environment="staging", timeout_s=60, options={"asg_name": world["name"]})
+    server = Server(world, list(labels))
+    world["server"] = server
     try:
         clock = Clock()
-        return asg.promote(request, clients=clients, sleep=clock.sleep, clock=clock), ec2, autoscaling
+        outcome = asg.promote(
+            request, clients=clients, sleep=clock.sleep, clock=clock, metadata=META, sender=server
+        )
+        return outcome, ec2, autoscaling
     finally:
         world["last"] = (ec2, autoscaling)
 
@@ -322,6 +365,25 @@ def test_promotion_moves_the_fleet_to_a_new_version_with_the_digest(world):
     assert group_version == "2" and versions == {"2"}
     assert len(health) == 2 and set(health.values()) == {"healthy"}
     assert default_version(world) == 2
+    # The smoke test went to the load balancer's HTTPS listener, once the fleet was on version 2.
+    assert world["server"].urls == [f"https://{world['dns_name']}"]
+    assert world["server"].asked_on == [{"2"}]
+    assert outcome.details["smoke"]["labels"] == ["Gentoo"]
+
+
+def test_a_wrong_smoke_answer_rolls_the_fleet_back(world):
+    with pytest.raises(
+        PromotionError, match=r"predicted \['Adelie'\].*rolled back to launch template version 1"
+    ):
+        promote(world, ["Successful", "Successful"], labels=["Adelie"])
+    _, autoscaling = world["last"]
+    calls = [c for c, _ in autoscaling.requests]
+    assert calls == ["StartInstanceRefresh", "RollbackInstanceRefresh", "StartInstanceRefresh"]
+    assert world["server"].asked_on == [{"2"}]
+    group_version, versions, health = fleet(world)
+    assert group_version == "1" and versions == {"1"}
+    assert set(health.values()) == {"healthy"}
+    assert default_version(world) == 1
 
 
 def test_a_failed_refresh_rolls_the_fleet_back(world):
@@ -361,4 +423,11 @@ def test_missing_group_is_reported(world):
     request = Request(image=IMAGE, environment="staging", options={"asg_name": "no-such-group"})
     with pytest.raises(PromotionError, match="Auto Scaling group no-such-group not found"):
         clock = Clock()
-        asg.promote(request, clients=aws.Clients(region_name="us-east-1"), sleep=clock.sleep, clock=clock)
+        asg.promote(
+            request,
+            clients=aws.Clients(region_name="us-east-1"),
+            sleep=clock.sleep,
+            clock=clock,
+            metadata=META,
+            sender=Server(world, ["Gentoo"]),
+        )

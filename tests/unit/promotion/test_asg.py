@@ -1,4 +1,5 @@
-"""ASG promotion: user-data repinning, the refresh request, health checks, and rollback (fakes, no AWS)."""
+"""ASG promotion: user-data repinning, the refresh request, health checks, the smoke test through the load
+balancer, and rollback (fakes, no AWS, no network)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,14 @@ OLD = "sha256:" + "a" * 64
 NEW = "sha256:" + "b" * 64
 IMAGE = ImageRef.parse(f"ghcr.io/your-org/mlops-template@{NEW}")
 SCRIPT = f'#!/bin/bash\nIMAGE=ghcr.io/your-org/mlops-template@{OLD}\npodman pull "$IMAGE"\n# {OLD}\n'
+META = {
+    "name": "penguins",
+    "examples": {
+        "rows": [{"bill_length_mm": 47.5}, {"bill_length_mm": 49.0}],
+        "labels": ["Gentoo", "Chinstrap"],
+    },
+}
+ALB_DNS = "serving-123.eu-west-1.elb.amazonaws.com"
 
 
 def b64(text: str, gz: bool = False) -> str:
@@ -67,12 +76,26 @@ def test_plan_is_offline_and_names_the_group(monkeypatch):
     assert NEW in text and "StartInstanceRefresh" in text and "roll" in text
 
 
+def test_plan_lists_the_smoke_test_between_health_and_the_default_version():
+    steps = asg.plan(Request(image=IMAGE, environment="staging")).steps
+    smoke_at = next(i for i, step in enumerate(steps) if step.startswith("smoke test through"))
+    assert "load balancer" in steps[smoke_at] and "https when it listens on 443" in steps[smoke_at]
+    assert ":predict" in steps[smoke_at]
+    assert "healthy in each ALB target group" in steps[smoke_at - 1]
+    assert steps[smoke_at + 1] == "make N+1 the template's default version"
+    given = Request(image=IMAGE, environment="staging", options={"smoke_url": "https://model.example.com"})
+    assert any(
+        step.startswith("smoke test through https://model.example.com:") for step in asg.plan(given).steps
+    )
+
+
 # --------------------------------------------------------------------------- a fake AWS with state
 class FakeAws:
     """Just enough Auto Scaling, EC2 and ELBv2 to follow promote() through success and failure."""
 
-    def __init__(self, refresh_outcomes, unhealthy=()):
+    def __init__(self, refresh_outcomes, unhealthy=(), listeners=((443, "HTTPS"), (80, "HTTP"))):
         self.calls: list[tuple[str, dict]] = []
+        self.listeners = listeners
         self.versions = {1: b64(SCRIPT)}
         self.group_version = "1"
         self.instances = {"i-1": 1, "i-2": 1}
@@ -190,6 +213,45 @@ class FakeAws:
             ]
         }
 
+    def describe_target_groups(self, TargetGroupArns):
+        return {
+            "TargetGroups": [
+                {"TargetGroupArn": arn, "LoadBalancerArns": ["arn:aws:elasticloadbalancing:lb/app/serving/1"]}
+                for arn in TargetGroupArns
+            ]
+        }
+
+    def describe_load_balancers(self, LoadBalancerArns):
+        return {"LoadBalancers": [{"LoadBalancerArn": LoadBalancerArns[0], "DNSName": ALB_DNS}]}
+
+    def describe_listeners(self, LoadBalancerArn):
+        return {"Listeners": [{"Port": port, "Protocol": protocol} for port, protocol in self.listeners]}
+
+
+class Server:
+    """The smoke test's transport: ``sender(url)`` as promote() takes it, answering with ``labels``.
+
+    Each prediction also records which launch template versions the fleet ran when it was asked.
+    """
+
+    def __init__(self, fake, labels=("Gentoo", "Chinstrap"), status=200):
+        self.fake, self.labels, self.status = fake, list(labels), status
+        self.urls: list[str] = []
+        self.requests: list[tuple[str, str, object]] = []
+        self.fleet_versions: list[set[int]] = []
+
+    def __call__(self, url):
+        self.urls.append(url)
+
+        def send(method, path, body):
+            self.requests.append((method, path, body))
+            if method == "GET":
+                return 200, {"status": "ready"}
+            self.fleet_versions.append(set(self.fake.instances.values()))
+            return self.status, {"predictions": [{"label": label} for label in self.labels]}
+
+        return send
+
 
 class Clock:
     def __init__(self):
@@ -202,11 +264,12 @@ class Clock:
         self.now += seconds
 
 
-def run(fake, timeout=600.0):
+def run(fake, timeout=600.0, server=None, options=None):
     clients = aws.Clients(overrides={"autoscaling": fake, "ec2": fake, "elbv2": fake})
     clock = Clock()
-    request = Request(image=IMAGE, environment="staging", timeout_s=timeout)
-    return asg.promote(request, clients=clients, sleep=clock.sleep, clock=clock)
+    request = Request(image=IMAGE, environment="staging", timeout_s=timeout, options=options or {})
+    sender = server or Server(fake)
+    return asg.promote(request, clients=clients, sleep=clock.sleep, clock=clock, metadata=META, sender=sender)
 
 
 def names(fake):
@@ -227,6 +290,104 @@ def test_success_creates_a_version_and_refreshes_to_it():
     assert created["SourceVersion"] == "1" and created["VersionDescription"] == f"image {NEW}"
     assert NEW in asg.decode_user_data(fake.versions[2])[0]
     assert fake.calls[1][1]["DesiredConfiguration"]["LaunchTemplate"]["Version"] == "2"
+
+
+def test_a_good_answer_through_the_load_balancer_releases():
+    fake = FakeAws(["Successful"])
+    server = Server(fake)
+    outcome = run(fake, server=server)
+    assert outcome.succeeded and server.urls == [f"https://{ALB_DNS}"]
+    assert [(m, p) for m, p, _ in server.requests] == [
+        ("GET", "/health/ready"),
+        ("POST", "/v1/models/penguins:predict"),
+    ]
+    assert server.requests[1][2] == {"instances": META["examples"]["rows"]}
+    assert server.fleet_versions == [{2}]  # asked once the whole fleet ran the new version
+    assert outcome.details["smoke"] == {
+        "url": f"https://{ALB_DNS}",
+        "path": "/v1/models/penguins:predict",
+        "rows": 2,
+        "labels": ["Gentoo", "Chinstrap"],
+    }
+    assert names(fake)[-1] == "modify_launch_template"
+
+
+def test_a_wrong_answer_rolls_back_and_fails():
+    fake = FakeAws(["Successful", "Successful"])
+    server = Server(fake, labels=["Adelie", "Adelie"])
+    with pytest.raises(
+        PromotionError,
+        match=r"predicted \['Adelie', 'Adelie'\].*rolled back to launch template version 1 \(refresh r-2\)",
+    ):
+        run(fake, server=server)
+    assert names(fake) == [
+        "create_launch_template_version",
+        "start_instance_refresh",
+        "rollback_instance_refresh",
+        "update_auto_scaling_group",
+        "start_instance_refresh",
+    ]
+    assert fake.calls[4][1]["DesiredConfiguration"]["LaunchTemplate"]["Version"] == "1"
+    assert "modify_launch_template" not in names(fake)  # the default stays at version 1
+    assert fake.group_version == "1" and set(fake.instances.values()) == {1}
+
+
+def test_a_server_error_rolls_back_and_fails():
+    fake = FakeAws(["Successful", "Successful"])
+    with pytest.raises(PromotionError, match=r"answered 500.*rolled back to launch template version 1"):
+        run(fake, server=Server(fake, status=500))
+    assert fake.group_version == "1" and "modify_launch_template" not in names(fake)
+
+
+def test_a_transport_failure_rolls_back_and_names_the_url():
+    fake = FakeAws(["Successful", "Successful"])
+
+    def unreachable(url):
+        def send(method, path, body):
+            raise TimeoutError("timed out")
+
+        return send
+
+    with pytest.raises(
+        PromotionError,
+        match=rf"through https://{ALB_DNS}: TimeoutError.*rolled back to launch template version 1",
+    ):
+        run(fake, server=unreachable)
+    assert fake.group_version == "1"
+
+
+def test_no_smoke_test_when_the_fleet_never_got_healthy():
+    fake = FakeAws(["Successful", "Successful"], unhealthy={"i-2a"})
+    server = Server(fake)
+    with pytest.raises(PromotionError, match="rolled back"):
+        run(fake, server=server)
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("listeners", "url"),
+    [
+        (((80, "HTTP"), (443, "HTTPS")), f"https://{ALB_DNS}"),
+        (((8080, "HTTP"),), f"http://{ALB_DNS}:8080"),
+        (((8443, "HTTPS"),), f"https://{ALB_DNS}:8443"),
+    ],
+)
+def test_the_smoke_url_follows_the_listener(listeners, url):
+    fake = FakeAws(["Successful"], listeners=listeners)
+    server = Server(fake)
+    run(fake, server=server)
+    assert server.urls == [url]
+
+
+def test_a_given_smoke_url_wins_and_a_missing_listener_fails_before_any_change():
+    fake = FakeAws(["Successful"], listeners=())
+    server = Server(fake)
+    run(fake, server=server, options={"smoke_url": "https://model.example.com"})
+    assert server.urls == ["https://model.example.com"]
+    fake = FakeAws(["Successful"], listeners=())
+    with pytest.raises(PromotionError, match="no HTTP\\(S\\) listener"):
+        run(fake)
+    assert fake.calls == []
 
 
 def test_a_failed_refresh_rolls_back_to_the_previous_version():
@@ -302,11 +463,18 @@ def test_an_irreversible_refresh_is_cancelled_and_refreshed_back():
     assert fake.group_version == "1" and set(fake.instances.values()) == {1}
 
 
-def test_already_on_the_digest_only_checks_health():
+def test_already_on_the_digest_only_checks_health_and_smoke_tests():
     fake = FakeAws([])
     fake.versions[1] = b64(SCRIPT.replace(OLD, NEW))
-    outcome = run(fake)
+    server = Server(fake)
+    outcome = run(fake, server=server)
     assert outcome.details["unchanged"] is True and fake.calls == []
+    assert outcome.details["smoke"]["labels"] == ["Gentoo", "Chinstrap"]
+    fake = FakeAws([])
+    fake.versions[1] = b64(SCRIPT.replace(OLD, NEW))
+    with pytest.raises(PromotionError, match="predicted"):
+        run(fake, server=Server(fake, labels=["Adelie", "Adelie"]))
+    assert fake.calls == []  # nothing was changed, so nothing is rolled back
 
 
 def test_cli_passes_the_group_name():
@@ -316,5 +484,19 @@ def test_cli_passes_the_group_name():
         ["--target", "asg", "--environment", "staging", "--image", str(IMAGE), "--asg-name", "my-group"]
     )
     assert target == "asg" and asg.settings(request).group_name == "my-group"
+    assert asg.settings(request).smoke_url is None
+    _, given = parse_request(
+        [
+            "--target",
+            "asg",
+            "--environment",
+            "staging",
+            "--image",
+            str(IMAGE),
+            "--smoke-url",
+            "https://m.example",
+        ]
+    )
+    assert asg.settings(given).smoke_url == "https://m.example"
     _, default = parse_request(["--target", "asg", "--environment", "production", "--image", str(IMAGE)])
     assert asg.settings(default).group_name == f"{aws.project()['project']}-production-serving"
