@@ -91,6 +91,46 @@ def test_smoke_check_names_the_difference(answer, message):
         smoke.check_answer(META, body, "endpoint e")
 
 
+def _examples(**changes):
+    return {**META, "examples": {**META["examples"], **changes}}
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        {**META, "examples": {k: v for k, v in META["examples"].items() if k != "probabilities"}},
+        _examples(probabilities=[]),
+        _examples(probabilities=None),
+    ],
+)
+def test_smoke_check_refuses_examples_without_probabilities(meta):
+    with pytest.raises(PromotionError, match="records no `probabilities`"):
+        smoke.check_answer(meta, json.dumps(GOOD).encode(), "endpoint e")
+    with pytest.raises(PromotionError, match="records no `probabilities`"):
+        smoke.encode_rows(meta, "application/json")  # refused before anything is sent
+
+
+@pytest.mark.parametrize(
+    ("meta", "message"),
+    [
+        # a class the recorded rows do not cover would have been dropped by zip(strict=False)
+        (
+            {**META, "classes": ["Adelie", "Gentoo", "Chinstrap"]},
+            "row 0 records 2 probabilities for 3 classes",
+        ),
+        (
+            _examples(probabilities=[[0.9, 0.1], [0.2, 0.7, 0.1]]),
+            "row 1 records 3 probabilities for 2 classes",
+        ),
+        (_examples(probabilities=[[0.9, 0.1]]), "1 probability rows for 2 rows"),
+        ({k: v for k, v in META.items() if k != "classes"}, "no `classes`"),
+    ],
+)
+def test_smoke_check_refuses_probabilities_that_do_not_match_the_classes(meta, message):
+    with pytest.raises(PromotionError, match=message):
+        smoke.check_answer(meta, json.dumps(GOOD).encode(), "endpoint e")
+
+
 def test_requests_are_valid_for_the_real_apis():
     s = load("production")
     name = ep.resource_name(s, IMAGE.digest, datetime(2026, 12, 3, tzinfo=UTC))
