@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from cicd.project import load as load_project
+from tests.conftest import REPO
 from tests.infra import tf_moto
 from tests.infra.run_once import once_per_run
 from tests.infra.terraform_cli import TerraformUnavailable, find_provider_mirror, terraform_binary
@@ -137,7 +139,10 @@ def test_github_oidc_provider_trusts_only_sts_audience(stack: tf_moto.StackSnaps
 
 def test_deploy_role_trust_names_the_repository_and_environment_exactly(stack: tf_moto.StackSnapshot) -> None:
     provider = stack.output("github_oidc_provider_arn")
-    for env, arn in stack.output("deploy_role_arns").items():
+    roles = stack.output("deploy_role_arns")
+    # The fixture stack's `environments` default is project.yaml's list (staging, production).
+    assert sorted(roles) == sorted(load_project(REPO).environments), roles
+    for env, arn in roles.items():
         role = stack.roles[arn.rsplit("/", 1)[-1]]
         (statement,) = _statements(role.trust)
         assert statement["Principal"] == {"Federated": provider}

@@ -7,7 +7,9 @@ labels and the SageMaker layout are checked; the baked model is served from the 
 into the image at build time (no scikit-learn import); a model given by MODEL_URI at start is served,
 and one with the wrong digest is refused. Image size and cold start (run -> ready) go to
 build/container.json.
-Skips, with the reason, where podman or root (for debootstrap) is missing.
+Skips, with the reason, where a prerequisite is missing (podman, root or debootstrap for the base image,
+a reachable package index or Debian mirror): the docker/ scripts say so with exit 3 and "missing
+prerequisite: ..."; any other failure of theirs fails the tests.
 """
 
 from __future__ import annotations
@@ -46,6 +48,18 @@ def podman(*args: str, timeout: float = 120, check: bool = True) -> subprocess.C
     return out
 
 
+def run_script(script: str, *args: str, timeout: float) -> str:
+    """Run docker/<script>; skip on a missing prerequisite (exit 3), fail on any other error. Its stdout."""
+    proc = subprocess.run(
+        [str(REPO / "docker" / script), *args], capture_output=True, text=True, timeout=timeout
+    )
+    if proc.returncode == 3 and "missing prerequisite" in proc.stderr:
+        pytest.skip(proc.stderr.strip().splitlines()[-1])
+    if proc.returncode != 0:
+        pytest.fail(f"docker/{script} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    return proc.stdout
+
+
 def build_context(dest: Path, artifact: Path) -> Path:
     """What the .dockerignore allowlist admits, from the working tree, plus the artifact and wheels."""
     allowed = [
@@ -66,14 +80,7 @@ def build_context(dest: Path, artifact: Path) -> Path:
             shutil.copy2(source, target)
     shutil.copytree(artifact, dest / "models")
     wheels = REPO / "build" / "wheels"
-    fetched = subprocess.run(
-        [str(REPO / "docker" / "download-wheels.sh"), str(wheels)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if fetched.returncode != 0:
-        pytest.skip(f"could not download the image's wheels: {fetched.stderr.strip()[-300:]}")
+    run_script("download-wheels.sh", str(wheels), timeout=600)
     shutil.copytree(wheels, dest / "build" / "wheels")
     return dest
 
@@ -81,13 +88,7 @@ def build_context(dest: Path, artifact: Path) -> Path:
 @pytest.fixture(scope="session")
 def image(penguins_artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     require_binary("podman")
-    base = subprocess.run(
-        [str(REPO / "docker" / "build-base-image.sh")], capture_output=True, text=True, timeout=900
-    )
-    if base.returncode != 0:
-        pytest.skip(
-            f"no base image: {base.stderr.strip().splitlines()[-1] if base.stderr.strip() else base.returncode}"
-        )
+    base = run_script("build-base-image.sh", timeout=900)
     context = build_context(tmp_path_factory.mktemp("image-context"), penguins_artifact)
     meta = json.loads((penguins_artifact / "metadata.json").read_text())
     commit = subprocess.run(
@@ -96,7 +97,7 @@ def image(penguins_artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     started = time.monotonic()
     podman(
         "build", "--pull=never", "--isolation", "chroot", "--runtime", "runc", "--format", "docker", "--layers",
-        "--build-arg", f"BASE_IMAGE={base.stdout.strip()}", "--build-arg", f"GIT_COMMIT={commit}",
+        "--build-arg", f"BASE_IMAGE={base.strip()}", "--build-arg", f"GIT_COMMIT={commit}",
         "--build-arg", f"MODEL_DIGEST={meta['digest']}", "-t", TAG, str(context),
         timeout=1800,
     )  # fmt: skip

