@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 BASE_DIR ?= $(BUILD_DIR)/base
 
 .PHONY: ci-system-deps
-ci-system-deps: ## (CI) Install the Debian packages some tests use (sudo on hosted runners; skips with a notice)
+ci-system-deps: ## (CI) Install the Debian packages some tests use (sudo on hosted runners; fails on GitHub Actions, elsewhere a notice)
 	@bash scripts/ci/system-deps.sh
 
 .PHONY: ci-base-metrics

@@ -3,6 +3,8 @@
 TF_DIRS := terraform tests/infra/fixtures
 CHECKOV := .tools/checkov/bin/checkov
 ENV ?= staging
+# Provider mirror `make tf-mirror` fills; the tests look there when $TF_PROVIDER_MIRROR is unset.
+TF_MIRROR ?= .tools/tf-mirror
 
 .PHONY: tf-fmt
 tf-fmt: ## Check Terraform formatting (terraform fmt -check) under terraform/ and the test fixtures
@@ -15,6 +17,10 @@ tf-format: ## Rewrite Terraform files into canonical format
 .PHONY: tf-validate
 tf-validate: venv ## terraform validate every module, stack and fixture offline, in a temporary copy (provider mirror)
 	$(PY) -m tests.infra.terraform_cli validate
+
+.PHONY: tf-mirror
+tf-mirror: ## Fill TF_MIRROR (default .tools/tf-mirror) with the hashicorp/aws provider the roots require, linux_amd64 (network; skips when filled)
+	bash scripts/tf-mirror.sh $(TF_MIRROR) linux_amd64
 
 .PHONY: checkov-terraform
 checkov-terraform: tools ## checkov on terraform/ (every skip is justified next to its resource; none on the command line)

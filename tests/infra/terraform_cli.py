@@ -5,8 +5,8 @@ Used by the tests in tests/infra/test_terraform*.py and by ``make tf-validate``
 to a temporary directory (``.terraform/``, lock files and state land there), and a CLI configuration
 written next to them installs ``hashicorp/aws`` only from the mirror, never from the network.
 
-The mirror is found at run time: ``$TF_PROVIDER_MIRROR`` if set, else the usual plugin folders and any
-``/*/tf-plugins`` or ``/*/*/tf-plugins`` folder that holds ``hashicorp/aws``.
+The mirror is found at run time: ``$TF_PROVIDER_MIRROR`` if set, else ``.tools/tf-mirror`` (``make tf-mirror``),
+the usual plugin folders and any ``/*/tf-plugins`` or ``/*/*/tf-plugins`` folder that holds ``hashicorp/aws``.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ def find_provider_mirror() -> Path:
     if os.environ.get("TF_PROVIDER_MIRROR"):
         candidates.append(os.environ["TF_PROVIDER_MIRROR"])
     candidates += [
+        str(REPO / ".tools" / "tf-mirror"),
         str(home / ".terraform.d" / "plugins"),
         str(home / ".local" / "share" / "terraform" / "plugins"),
         "/usr/local/share/terraform/plugins",
@@ -73,8 +74,8 @@ def find_provider_mirror() -> Path:
         if folder.is_dir() and _has_aws_provider(folder):
             return folder
     raise TerraformUnavailable(
-        "no local mirror of the hashicorp/aws provider found (set TF_PROVIDER_MIRROR to a folder laid out "
-        "as <host>/hashicorp/aws/<version>/<os>_<arch>/); these checks run offline only"
+        "no local mirror of the hashicorp/aws provider found (run `make tf-mirror`, or set TF_PROVIDER_MIRROR "
+        "to a folder laid out as <host>/hashicorp/aws/<version>/<os>_<arch>/); these checks run offline only"
     )
 
 

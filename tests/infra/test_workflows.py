@@ -280,9 +280,25 @@ def test_the_python_version_is_the_projects() -> None:
     assert requires == f">={version},<3.{int(version.split('.')[1]) + 1}"
 
 
+def _terraform_versions() -> set[str]:
+    return {v for p in WORKFLOW_FILES for v in re.findall(r"terraform_version: (\S+)", p.read_text())}
+
+
 def test_the_terraform_version_is_pinned_once() -> None:
-    versions = set(re.findall(r"terraform_version: (\S+)", (WORKFLOWS / "infra.yml").read_text()))
+    versions = _terraform_versions()
     assert len(versions) == 1, versions
+
+
+def test_the_tests_job_runs_the_terraform_tests_with_a_provider_mirror() -> None:
+    """Without terraform and a mirror on the runner the Terraform tests skip and the job stays green."""
+    steps = load(WORKFLOWS / "ci.yml")["jobs"]["test"]["steps"]
+    uses = [s.get("uses", "") for s in steps]
+    runs = [s.get("run", "") for s in steps]
+    terraform = next(s for s in steps if s.get("uses", "").startswith("hashicorp/setup-terraform@"))
+    assert terraform["with"]["terraform_wrapper"] is False
+    test = next(s for s in steps if s.get("run") == "make test")
+    assert test["env"]["TF_PROVIDER_MIRROR"].endswith("/.tools/tf-mirror")
+    assert uses.index(terraform["uses"]) < runs.index("make tf-mirror") < runs.index("make test")
 
 
 # ---------------------------------------------------------------------------------------------- thin steps
@@ -357,7 +373,7 @@ def _admits(constraint: str, version: str) -> bool:
 
 
 def test_the_workflow_terraform_satisfies_every_required_version() -> None:
-    (version,) = set(re.findall(r"terraform_version: (\S+)", (WORKFLOWS / "infra.yml").read_text()))
+    (version,) = _terraform_versions()
     assert _admits(">= 1.5.0", version) and not _admits(">= 9.0", version) and _admits("~> 1.11.0", version)
     for tf in (REPO / "terraform").rglob("*.tf"):
         if ".terraform" in tf.parts:
