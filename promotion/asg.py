@@ -477,6 +477,7 @@ def promote(
             raise PromotionError(f"{exc}; rollback to version {previous} failed too: {again}") from exc
         how = f"refresh {back}" if back else "no instance had been replaced"
         raise PromotionError(f"{exc}; rolled back to launch template version {previous} ({how})") from exc
-    # Only now, with the fleet healthy on it and answering right: launches that take the template's default get this digest.
+    # Only now, with the fleet healthy on it and answering right: launches that take the template's
+    # default get this digest.
     ec2.modify_launch_template(LaunchTemplateId=template_id, DefaultVersion=str(version))
     return Outcome(TARGET, request.environment, str(request.image), succeeded=True, details=details)

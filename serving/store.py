@@ -12,8 +12,8 @@ Whatever goes wrong raises an ``ArtifactError`` subclass whose message names the
 
 Loading: the first time a model digest is served, ``training.artifact.load_artifact`` verifies and
 deserialises it, the predictor checks it against its metadata and derives an inference plan checked
-against scikit-learn; the plan is then saved as ``<PLAN_DIR>/<sha256 hex>.npz`` (``PLAN_DIR`` defaults to
-``CACHE_DIR/plans``; failing to write it is logged, not fatal). Later starts with the same digest verify
+against scikit-learn; the plan is then saved as ``<sha256 hex>.npz`` in ``PLAN_DIR`` (when set) or else
+``CACHE_DIR/plans``, whichever is writable first (failing both is logged, not fatal). Later starts with the same digest verify
 the model file's sha256 and the library versions exactly as ``load_artifact`` does, re-check the plan
 on the metadata examples, and serve it without importing scikit-learn (which is most of a cold start).
 The image runs ``python -m serving check`` at build time, so its model's plan is baked into a
@@ -132,10 +132,10 @@ def _predictor_from_cached_plan(artifact_dir: Path, settings: Settings) -> Predi
     from serving.plan import Plan, PlanError
     from serving.predictor import ModelRefused, Predictor
 
-    found = [p for p in plan_paths(settings, str(read_metadata(artifact_dir)["digest"])) if p.is_file()]
-    if not found:
+    candidates = plan_paths(settings, str(read_metadata(artifact_dir)["digest"]))
+    path = next((p for p in candidates if p.is_file()), None)
+    if path is None:
         return None
-    path = found[0]
     meta = verify_artifact_files(artifact_dir, settings.model_digest)  # a mismatch refuses the model
     try:
         predictor = Predictor.from_plan(meta, Plan.from_bytes(path.read_bytes()), max_rows=settings.max_rows)
